@@ -1,0 +1,36 @@
+"""The emulator's answers where the public sources leave the real behaviour unconfirmed.
+
+The reference marks these **[UNCONFIRMED]**; keeping them here makes each one easy to find and change.
+"""
+
+from __future__ import annotations
+
+# A second create with an existing run ID: 409 ALREADY_EXISTS.
+DUPLICATE_ID_STATUS = "ALREADY_EXISTS"
+
+# Text of an invalid resource ID (the reference's best evidence for the run ID error).
+INVALID_ID_MESSAGE = "List of found errors:\t1.Field: {field}; Message: {rule}\t"
+
+# batchCreate validates every request first, then writes all of them or none, answering in
+# request order.
+BATCH_ALL_OR_NOTHING = True
+
+# Lists without orderBy come back in creation order.
+DEFAULT_ORDER = "creation"
+
+# A readMask returns only the fields it names (not even `name`), so clients cannot rely on it.
+READ_MASK_ALWAYS_INCLUDES_NAME = False
+
+# A page token is bound to the parent, filter, orderBy and readMask of the call that made it; the
+# page size may change between pages (AIP-158 allows it, and clients shrink it near a LIMIT).
+PAGE_TOKEN_BINDS_PAGE_SIZE = False
+
+# Writing to an unknown time series is NOT_FOUND; a value of the wrong type is INVALID_ARGUMENT.
+UNKNOWN_TIME_SERIES_STATUS = "NOT_FOUND"
+
+# System labels (`aiplatform.googleapis.com/...`) may be set at creation (a training job does), but
+# a patch cannot add, change or remove one: keys it leaves out are kept.
+SYSTEM_LABEL_PREFIX = "aiplatform.googleapis.com/"
+
+# Deletes take effect when requested; the Operation reports done after `operation_polls` polls.
+DELETE_APPLIES_IMMEDIATELY = True

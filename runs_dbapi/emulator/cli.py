@@ -1,0 +1,66 @@
+"""`runs-emulator`: serve the emulated Vertex AI TensorBoard API from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .app import Emulator
+from .faults import FAULT_KINDS, FaultPlan
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runs-emulator",
+        description="Serve a local emulator of the Vertex AI TensorBoard REST API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8471, help="port (0 picks a free one)")
+    parser.add_argument("--db", default=":memory:",
+                        help="SQLite file that keeps the data across restarts (default: memory)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="delay added to every API call")
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="share of API calls that fail (0..1)")
+    parser.add_argument("--fault-kinds", default="429,500,503,reset,slow",
+                        help=f"comma-separated kinds of fault, from {','.join(FAULT_KINDS)}")
+    parser.add_argument("--fault-methods", default="*",
+                        help="comma-separated method patterns to fault, e.g. 'runs.*'")
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
+    parser.add_argument("--operation-polls", type=int, default=0,
+                        help="polls an Operation needs before it reports done")
+    parser.add_argument("--require-auth", action="store_true",
+                        help="refuse requests without a token issued by this emulator")
+    parser.add_argument("--demo", action="store_true", help="seed the demo project")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(message)s", stream=sys.stderr)
+    try:
+        plan = FaultPlan(rate=args.fault_rate, kinds=tuple(args.fault_kinds.split(",")),
+                         methods=tuple(args.fault_methods.split(",")), seed=args.fault_seed)
+    except ValueError as exc:
+        build_parser().error(str(exc))
+    emulator = Emulator(host=args.host, port=args.port, db=args.db, latency_ms=args.latency_ms,
+                        faults=plan, operation_polls=args.operation_polls,
+                        require_auth=args.require_auth, demo=args.demo)
+    log = logging.getLogger("runs_dbapi.emulator")
+    log.info("runs-emulator serving %s (db %s)", emulator.url, args.db)
+    if args.demo:
+        log.info("demo data: project demo-project, location us-central1, tensorboard 'demo'")
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

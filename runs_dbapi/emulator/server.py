@@ -1,0 +1,287 @@
+"""The HTTP face of the emulator: a threading HTTP/1.1 server, faults, latency, auth, counters."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .auth import OAuthError, TokenAuthority
+from .data import DataService
+from .errors import ApiError, invalid
+from .faults import Counters, FaultInjector, FaultPlan
+from .kinds import VALUE_TYPES
+from .routes import resolve
+from .service import Service, Settings
+from .store import Store
+from .wire import wants_int_enums
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+_IAM_PREFIX = "/v1/projects/-/serviceAccounts/"
+
+
+def _fault_error(fault: str, retry_after: int) -> ApiError | None:
+    """The error an injected HTTP fault answers with (a fresh one per request)."""
+    if fault == "429":
+        return ApiError(
+            "RESOURCE_EXHAUSTED",
+            "Quota exceeded for quota metric 'Resource management (CRUD) requests' and limit "
+            "'Resource management (CRUD) requests per minute per region' of service "
+            "'aiplatform.googleapis.com'.",
+            reason="RATE_LIMIT_EXCEEDED",
+            headers={"Retry-After": str(retry_after)},
+        )
+    if fault == "500":
+        return ApiError("INTERNAL", "Internal error encountered.")
+    if fault == "503":
+        return ApiError("UNAVAILABLE", "The service is currently unavailable.")
+    return None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _int_enums(value: Any) -> Any:
+    """Re-encode enum names as numbers, for clients that asked for `enum-encoding=int`."""
+    if isinstance(value, dict):
+        return {
+            k: (VALUE_TYPES.index(v) if k == "valueType" and v in VALUE_TYPES else _int_enums(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_int_enums(v) for v in value]
+    return value
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store: Store,
+        settings: Settings,
+        faults: FaultPlan | None,
+        latency_ms: float,
+        auth: TokenAuthority,
+        max_body_bytes: int,
+    ) -> None:
+        self.service = Service(store, settings)
+        self.data = DataService(self.service)
+        self.faults = FaultInjector(faults)
+        self.counters = Counters()
+        self.latency_ms = latency_ms
+        self.auth = auth
+        self.max_body_bytes = max_body_bytes
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+    server_version = "ESF"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > self.server.max_body_bytes:
+            raise _BodyTooLarge
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > self.server.max_body_bytes:
+                raise _BodyTooLarge
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _send_json(
+        self, status: int, payload: Any, *, pretty: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        text = json.dumps(payload, indent=2 if pretty else None, ensure_ascii=False)
+        data = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Vary", "Origin, X-Origin, Referer")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _send_error(self, error: ApiError, pretty: bool = True) -> None:
+        self._send_json(error.http_status, error.body(), pretty=pretty, headers=error.headers)
+
+    def _reset_connection(self) -> None:
+        """Abort the TCP connection with a RST, as a dropped connection looks to a client."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _handle(self, http_method: str) -> None:
+        started = time.monotonic()
+        url = urlsplit(self.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        pretty = (query.get("prettyPrint") or ["true"])[0].lower() not in ("false", "0")
+        try:
+            raw = self._read_body()
+        except (_BodyTooLarge, ValueError):
+            self.close_connection = True  # the unread body makes the connection unusable
+            self._send_error(invalid(
+                f"Request payload size exceeds the limit: {self.server.max_body_bytes} bytes."
+            ), pretty)
+            return
+        if url.path.startswith("/emulator/"):
+            self._control(http_method, url.path, raw)
+            return
+        if url.path == "/token":
+            self._token(raw)
+            return
+        try:
+            self._api(http_method, url.path, query, raw, pretty, started)
+        except ApiError as error:
+            self._send_error(error, pretty)
+        except Exception:
+            logger.exception("unexpected emulator error on %s %s", http_method, url.path)
+            self._send_error(ApiError("INTERNAL", "Internal error encountered."), pretty)
+
+    def _api(
+        self, http_method: str, path: str, query: dict[str, list[str]], raw: bytes,
+        pretty: bool, started: float,
+    ) -> None:
+        def body() -> Any:
+            if not raw.strip():
+                return {}
+            try:
+                return json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise invalid(f"Invalid JSON payload received. {exc}.") from exc
+
+        server = self.server
+        if path.startswith(_IAM_PREFIX) and path.endswith(":generateAccessToken"):
+            server.counters.count_call("iam.generateAccessToken")
+            server.auth.check(self.headers.get("Authorization"))
+            account = path[len(_IAM_PREFIX):-len(":generateAccessToken")]
+            self._send_json(200, server.auth.generate_access_token(account, body()), pretty=pretty)
+            return
+        try:
+            route = resolve(server.service, server.data, http_method, path, query, body)
+        except ApiError:
+            server.counters.count_call("unknown")
+            raise
+        server.counters.count_call(route.method)
+        server.auth.check(self.headers.get("Authorization"))
+        fault = server.faults.draw(route.method)
+        if fault:
+            server.counters.count_fault(fault)
+        latency = server.latency_ms / 1000.0 - (time.monotonic() - started)
+        if latency > 0:
+            time.sleep(latency)
+        if fault == "reset":
+            self._reset_connection()
+            return
+        if fault == "slow":
+            time.sleep(server.faults.plan.slow_seconds)
+        error = _fault_error(fault, server.faults.plan.retry_after) if fault else None
+        if error is not None:
+            raise error
+        result = route.call()
+        if fault == "lost_response":
+            self._reset_connection()
+            return
+        if wants_int_enums(query):
+            result = _int_enums(result)
+        self._send_json(200, result, pretty=pretty)
+
+    def _token(self, raw: bytes) -> None:
+        self.server.counters.count_call("oauth.token")
+        try:
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            self._send_json(200, self.server.auth.token_endpoint(form))
+        except OAuthError as error:
+            self._send_json(400, error.body())
+        except UnicodeDecodeError:
+            self._send_json(400, OAuthError("invalid_request", "Body is not UTF-8.").body())
+
+    def _control(self, http_method: str, path: str, raw: bytes) -> None:
+        """Test hooks: counters, faults and latency, readable and settable over HTTP."""
+        server = self.server
+        if (http_method, path) == ("GET", "/emulator/stats"):
+            self._send_json(200, server.counters.snapshot())
+        elif (http_method, path) == ("POST", "/emulator/stats:reset"):
+            server.counters.reset()
+            self._send_json(200, {})
+        elif (http_method, path) == ("GET", "/emulator/health"):
+            self._send_json(200, {"status": "ok"})
+        elif (http_method, path) == ("POST", "/emulator/config"):
+            try:
+                self._configure(json.loads(raw or b"{}"))
+            except (ValueError, TypeError) as exc:
+                self._send_error(invalid(f"Invalid emulator configuration: {exc}"))
+                return
+            self._send_json(200, {})
+        else:
+            self._send_error(ApiError("NOT_FOUND", f"No emulator control endpoint {path}."))
+
+    def _configure(self, config: dict[str, Any]) -> None:
+        server = self.server
+        if "latencyMs" in config:
+            server.latency_ms = float(config["latencyMs"])
+        if "faults" in config:
+            plan = config["faults"] or {}
+            server.faults.configure(FaultPlan(
+                rate=float(plan.get("rate", 0.0)),
+                kinds=tuple(plan.get("kinds", FaultPlan.kinds)),
+                methods=tuple(plan.get("methods", FaultPlan.methods)),
+                seed=int(plan.get("seed", 0)),
+                retry_after=int(plan.get("retryAfter", 0)),
+                slow_seconds=float(plan.get("slowSeconds", FaultPlan.slow_seconds)),
+            ))
+        if "operationPolls" in config:
+            server.service.settings = Settings(operation_polls=int(config["operationPolls"]))
+        if "requireAuth" in config:
+            server.auth.required = bool(config["requireAuth"])
