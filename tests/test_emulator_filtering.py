@@ -104,9 +104,7 @@ def test_minus_value_is_a_number_not_a_negation() -> None:
 def test_nested_parentheses_keep_their_grouping() -> None:
     a, b, c, d = (cmp(n, "=", "1") for n in "abcd")
     assert parse_filter("((a = 1))") == a
-    assert parse_filter("(a = 1 OR (b = 1 AND (c = 1 OR d = 1)))") == Or(
-        (a, And((b, Or((c, d)))))
-    )
+    assert parse_filter("(a = 1 OR (b = 1 AND (c = 1 OR d = 1)))") == Or((a, And((b, Or((c, d))))))
 
 
 def test_keywords_are_case_sensitive() -> None:
@@ -422,8 +420,10 @@ def test_ordering_ignores_wildcards() -> None:
 
 
 def test_snake_and_camel_aliases_agree() -> None:
-    resources = [{"displayName": n, "createTime": T0 + timedelta(days=d)} for n, d in
-                 [("x", 0), ("run-1", 1), ("run-2", 5)]]
+    resources = [
+        {"displayName": n, "createTime": T0 + timedelta(days=d)}
+        for n, d in [("x", 0), ("run-1", 1), ("run-2", 5)]
+    ]
     for snake, camel in [
         ('display_name = "run-*"', 'displayName = "run-*"'),
         ("create_time > 2024-01-02T00:00:00Z", "createTime > 2024-01-02T00:00:00Z"),
@@ -595,9 +595,7 @@ def test_quoted_prefix_with_wildcard(prefix: str, rest: str) -> None:
     node = parse_filter("display_name = " + quote(prefix)[:-1] + '*"')
     assert evaluate(node, {"displayName": prefix + rest}, FIELDS) is True
     assert evaluate(node, {"displayName": prefix[:-1]}, FIELDS) is False
-    assert evaluate(node, {"displayName": "\x00" + prefix[1:]}, FIELDS) is (
-        prefix[0] == "\x00"
-    )
+    assert evaluate(node, {"displayName": "\x00" + prefix[1:]}, FIELDS) is (prefix[0] == "\x00")
 
 
 # --- property: rendering any AST and parsing it back gives the same AST ------------------

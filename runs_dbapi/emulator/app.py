@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from .auth import TokenAuthority
+from .demo import seed
 from .faults import FaultPlan
 from .server import DEFAULT_MAX_BODY, EmulatorServer
 from .service import Settings
@@ -40,8 +41,8 @@ class Emulator:
         self.store = Store(db)
         self.auth = TokenAuthority(required=require_auth, tokens=tokens)
         self._server = EmulatorServer(
-            (host, port), self.store, Settings(operation_polls=operation_polls), faults,
-            latency_ms, self.auth, max_body_bytes,
+            (host, port), store=self.store, settings=Settings(operation_polls=operation_polls),
+            faults=faults, latency_ms=latency_ms, auth=self.auth, max_body_bytes=max_body_bytes,
         )
         self._thread: threading.Thread | None = None
         if demo:
@@ -123,6 +124,4 @@ class Emulator:
 
     def seed_demo(self, **options: Any) -> dict[str, Any]:
         """Fill the store with the demo project (see demo.py); returns what it made."""
-        from .demo import seed
-
         return seed(self._server.service, self._server.data, **options)

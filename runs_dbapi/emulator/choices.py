@@ -1,6 +1,6 @@
-"""The emulator's answers where the public sources leave the real behaviour unconfirmed.
+"""The emulator's answers where public sources leave real behaviour unconfirmed.
 
-The reference marks these **[UNCONFIRMED]**; keeping them here makes each one easy to find and change.
+The reference marks these **[UNCONFIRMED]**; kept here, each is easy to find and change.
 """
 
 from __future__ import annotations

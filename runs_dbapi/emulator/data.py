@@ -114,7 +114,7 @@ class DataService:
                           f"google.protobuf.Timestamp), {wall!r}") from exc
         present = [key for key in ("scalar", "tensor", "blobs") if key in value]
         expected = _VALUE_FIELD.get(value_type)
-        if present != [expected]:
+        if expected is None or present != [expected]:
             raise invalid(
                 f"'{where}' must hold exactly one value of the series' type {value_type} "
                 f"({expected}); got {present or 'none'}."

@@ -29,7 +29,7 @@ STATUSES = ("succeeded", "succeeded", "succeeded", "failed", "running")
 
 
 def _existing_tensorboard(service: Service, parent: str) -> str | None:
-    found = service.list(KINDS["tensorboards"], parent,
+    found = service.list_resources(KINDS["tensorboards"], parent,
                          {"filter": [f'display_name = "{DEMO_TENSORBOARD}"']})
     boards = found.get("tensorboards", [])
     return str(boards[0]["name"]) if boards else None
@@ -61,8 +61,9 @@ def seed(
             service.create(KINDS["experiments"], board, {"tensorboardExperimentId": [experiment]},
                            {"displayName": experiment, "description": description,
                             "labels": {"team": team, "model": model}})
-            _seed_runs(service, data, rng, f"{board}/experiments/{experiment}", experiment,
-                       model, team, runs_per_experiment, points_per_series, start)
+            _seed_runs(service, data, rng, f"{board}/experiments/{experiment}",
+                       name=experiment, model=model, team=team, count=runs_per_experiment,
+                       points=points_per_series, start=start)
     return {
         "project": DEMO_PROJECT,
         "location": DEMO_LOCATION,
@@ -74,7 +75,7 @@ def seed(
 
 
 def _seed_runs(
-    service: Service, data: DataService, rng: random.Random, experiment: str, name: str,
+    service: Service, data: DataService, rng: random.Random, experiment: str, *, name: str,
     model: str, team: str, count: int, points: int, start: datetime,
 ) -> None:
     requests = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .data import DataService
@@ -15,66 +15,75 @@ CHAIN = ("tensorboards", "experiments", "runs", "timeSeries")
 
 
 @dataclass(frozen=True)
+class Request:
+    """What routing needs of an HTTP request; the body is parsed only by methods that take one."""
+
+    http_method: str
+    path: str
+    query: Query
+    body: Callable[[], Any]
+    verb: str = ""
+
+
+@dataclass(frozen=True)
 class Route:
     method: str  # the name counted and matched by fault plans, e.g. "runs.list"
     call: Callable[[], Json]
 
 
-def _unknown(http_method: str, path: str) -> ApiError:
-    return ApiError("NOT_FOUND", f"The requested URL {http_method} {path} was not found.")
+def _unknown(request: Request) -> ApiError:
+    return ApiError(
+        "NOT_FOUND", f"The requested URL {request.http_method} {request.path} was not found."
+    )
 
 
-def resolve(
-    service: Service, data: DataService, http_method: str, path: str, query: Query,
-    body: Callable[[], Any],
-) -> Route:
+def resolve(service: Service, data: DataService, request: Request) -> Route:
     """Find the method a request addresses; 404 NOT_FOUND for anything the API does not have."""
-    prefix, _, rest = path.lstrip("/").partition("/")
+    prefix, _, rest = request.path.lstrip("/").partition("/")
     segments = rest.split("/")
     if prefix not in ("v1", "ui") or len(segments) < 4:
-        raise _unknown(http_method, path)
+        raise _unknown(request)
     segments[-1], _, verb = segments[-1].partition(":")
+    request = replace(request, verb=verb)
     if any(not s for s in segments) or segments[0] != "projects" or segments[2] != "locations":
-        raise _unknown(http_method, path)
+        raise _unknown(request)
     name = f"projects/{project_number(segments[1])}/locations/{segments[3]}"
     owner = "locations"
     index, depth = 4, 0
     while index < len(segments):
         collection = segments[index]
         if collection == "operations":
-            return _operations(service, http_method, path, verb, name, segments[index + 1:], query)
+            return _operations(service, request, name, segments[index + 1:])
         if depth >= len(CHAIN) or collection != CHAIN[depth]:
-            raise _unknown(http_method, path)
+            raise _unknown(request)
         if index + 1 == len(segments):
-            return _collection(service, http_method, path, verb, collection, name, query, body)
+            return _collection(service, request, collection, name)
         name = f"{name}/{collection}/{segments[index + 1]}"
         owner = collection
         index, depth = index + 2, depth + 1
     if owner == "locations":
-        raise _unknown(http_method, path)
-    return _resource(service, data, http_method, path, verb, owner, name, query, body)
+        raise _unknown(request)
+    return _resource(service, data, request, owner, name)
 
 
-def _collection(
-    service: Service, http_method: str, path: str, verb: str, collection: str, parent: str,
-    query: Query, body: Callable[[], Any],
-) -> Route:
+def _collection(service: Service, request: Request, collection: str, parent: str) -> Route:
     kind = KINDS[collection]
+    http_method, verb, query, body = request.http_method, request.verb, request.query, request.body
     if (http_method, verb) == ("GET", ""):
-        return Route(f"{collection}.list", lambda: service.list(kind, parent, query))
+        return Route(f"{collection}.list", lambda: service.list_resources(kind, parent, query))
     if (http_method, verb) == ("POST", ""):
         return Route(f"{collection}.create", lambda: service.create(kind, parent, query, body()))
     if (http_method, verb) == ("POST", "batchCreate") and collection == "runs":
         return Route("runs.batchCreate",
                      lambda: service.batch_create(kind, parent, body(), "tensorboardRun"))
-    raise _unknown(http_method, path)
+    raise _unknown(request)
 
 
 def _resource(
-    service: Service, data: DataService, http_method: str, path: str, verb: str, collection: str,
-    name: str, query: Query, body: Callable[[], Any],
+    service: Service, data: DataService, request: Request, collection: str, name: str
 ) -> Route:
     kind = KINDS[collection]
+    http_method, verb, query, body = request.http_method, request.verb, request.query, request.body
     plain: dict[str, Callable[[], Json]] = {
         "GET": lambda: service.get(kind, name),
         "PATCH": lambda: service.patch(kind, name, query, body()),
@@ -96,18 +105,16 @@ def _resource(
     }
     call = verbs.get((collection, http_method, verb))
     if call is None:
-        raise _unknown(http_method, path)
+        raise _unknown(request)
     return Route(f"{collection}.{verb}", call)
 
 
-def _operations(
-    service: Service, http_method: str, path: str, verb: str, owner: str, rest: list[str],
-    query: Query,
-) -> Route:
+def _operations(service: Service, request: Request, owner: str, rest: list[str]) -> Route:
+    http_method, verb = request.http_method, request.verb
     if not rest and (http_method, verb) == ("GET", ""):
-        return Route("operations.list", lambda: service.list_operations(owner, query))
+        return Route("operations.list", lambda: service.list_operations(owner, request.query))
     if len(rest) != 1:
-        raise _unknown(http_method, path)
+        raise _unknown(request)
     name = f"{owner}/operations/{rest[0]}"
     calls: dict[tuple[str, str], tuple[str, Callable[[], Json]]] = {
         ("GET", ""): ("get", lambda: service.get_operation(name)),
@@ -117,5 +124,5 @@ def _operations(
     }
     found = calls.get((http_method, verb))
     if found is None:
-        raise _unknown(http_method, path)
+        raise _unknown(request)
     return Route(f"operations.{found[0]}", found[1])

@@ -6,7 +6,6 @@ import json
 import logging
 import socket
 import struct
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,7 +16,7 @@ from .data import DataService
 from .errors import ApiError, invalid
 from .faults import Counters, FaultInjector, FaultPlan
 from .kinds import VALUE_TYPES
-from .routes import resolve
+from .routes import Request, resolve
 from .service import Service, Settings
 from .store import Store
 from .wire import wants_int_enums
@@ -70,6 +69,7 @@ class EmulatorServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
+        *,
         store: Store,
         settings: Settings,
         faults: FaultPlan | None,
@@ -93,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ESF"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
@@ -122,7 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _read_chunked(self) -> bytes:
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
@@ -182,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._token(raw)
             return
         try:
-            self._api(http_method, url.path, query, raw, pretty, started)
+            self._api(http_method, url.path, query, raw=raw, pretty=pretty, started=started)
         except ApiError as error:
             self._send_error(error, pretty)
         except Exception:
@@ -190,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(ApiError("INTERNAL", "Internal error encountered."), pretty)
 
     def _api(
-        self, http_method: str, path: str, query: dict[str, list[str]], raw: bytes,
+        self, http_method: str, path: str, query: dict[str, list[str]], *, raw: bytes,
         pretty: bool, started: float,
     ) -> None:
         def body() -> Any:
@@ -209,7 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, server.auth.generate_access_token(account, body()), pretty=pretty)
             return
         try:
-            route = resolve(server.service, server.data, http_method, path, query, body)
+            route = resolve(server.service, server.data,
+                            Request(http_method, path, query, body))
         except ApiError:
             server.counters.count_call("unknown")
             raise

@@ -112,7 +112,7 @@ class Service:
     def get(self, kind: Kind, name: str) -> Json:
         return self.render(self.require(name, kind.name))
 
-    def list(self, kind: Kind, parent: str, query: Query) -> Json:
+    def list_resources(self, kind: Kind, parent: str, query: Query) -> Json:
         size = page_size(query, kind.page_default, kind.page_max)
         text = first(query, "filter")
         node = compile_filter(text, kind.filter_fields)
@@ -212,7 +212,7 @@ class Service:
         moment = self.store.now()
         fields = {k: v for k, v in fields.items() if k != "etag"}
         fields["etag"] = self._etag(name, moment)
-        return self.store.insert(kind.name, parent, name, rid, fields, moment)
+        return self.store.insert(kind.name, parent, rid, fields, moment)
 
     def _check_unique_display_name(self, kind: Kind, parent: str, display: str, name: str) -> None:
         if not kind.unique_display_name or not display:

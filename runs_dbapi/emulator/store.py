@@ -79,7 +79,9 @@ class Record:
 
 
 def _record(row: tuple[Any, ...]) -> Record:
-    return Record(*row[:8], body=json.loads(row[8]))
+    seq, kind, parent, name, rid, display_name, create_time, update_time, body = row
+    return Record(seq, kind, parent, name, rid, display_name, create_time, update_time,
+                  json.loads(body))
 
 
 class Store:
@@ -145,8 +147,9 @@ class Store:
         return row[0] if row else None
 
     def insert(
-        self, kind: str, parent: str, name: str, rid: str, body: dict[str, Any], moment: str
+        self, kind: str, parent: str, rid: str, body: dict[str, Any], moment: str
     ) -> Record:
+        name = f"{parent}/{kind}/{rid}"
         with self.lock:
             cursor = self._db.execute(
                 "INSERT INTO resources (kind, parent, name, rid, display_name, create_time, "
@@ -187,6 +190,7 @@ class Store:
         parent: str,
         order: Sequence[tuple[str, bool]],
         after: Sequence[Any] | None,
+        *,
         accept: Callable[[Record], bool],
         limit: int,
     ) -> list[Record]:
@@ -240,7 +244,8 @@ class Store:
         """Store points by step; a step written again is overwritten."""
         with self.lock:
             self._db.executemany(
-                "INSERT OR REPLACE INTO points (series, step, wall_time, value) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO points (series, step, wall_time, value) "
+                "VALUES (?, ?, ?, ?)",
                 [(series, step, wall, json.dumps(value)) for step, wall, value in points],
             )
 
@@ -257,8 +262,9 @@ class Store:
         below = (prefix + "/", prefix + "0")
         with self.lock:
             row = self._db.execute(
-                "SELECT coalesce(sum(length(value)), 0) FROM points WHERE series >= ? "
-                "AND series < ?", below
+                "SELECT coalesce(sum(length(value)), 0) FROM points "
+                "WHERE series >= ? AND series < ?",
+                below,
             ).fetchone()
         return int(row[0])
 

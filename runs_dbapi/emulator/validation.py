@@ -137,7 +137,9 @@ def check_labels(labels: dict[str, str], *, allow_system: bool = True) -> None:
                 raise invalid(f"Label key {key!r} is system reserved and immutable.")
             bare = key[len(choices.SYSTEM_LABEL_PREFIX):]
         if not bare or len(bare) > MAX_LABEL_LENGTH:
-            raise invalid(f"Invalid label key {key!r}: keys must be 1-{MAX_LABEL_LENGTH} characters.")
+            raise invalid(
+                f"Invalid label key {key!r}: keys must be 1-{MAX_LABEL_LENGTH} characters."
+            )
         if not (bare[0].isalpha() and bare[0] == bare[0].lower()) or not _label_text_ok(bare):
             raise invalid(
                 f"Invalid label key {key!r}: keys must start with a lowercase letter and contain "

@@ -76,5 +76,5 @@ def strip_defaults(message: dict[str, Any]) -> dict[str, Any]:
     return {
         key: value
         for key, value in message.items()
-        if value not in ("", None, False) and value != {} and value != []
+        if value not in ("", None, False, {}, [])
     }

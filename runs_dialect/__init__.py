@@ -1,0 +1,1 @@
+"""SQLAlchemy dialect for Vertex AI TensorBoard runs (see issue: runs_dialect)."""
