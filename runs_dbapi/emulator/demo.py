@@ -49,12 +49,14 @@ def seed(
     board = _existing_tensorboard(service, location)
     created = board is None
     if board is None:
-        operation = service.create(KINDS["tensorboards"], location, {}, {
+        # Creation is an Operation that may not be done yet: find the board by name instead.
+        service.create(KINDS["tensorboards"], location, {}, {
             "displayName": DEMO_TENSORBOARD,
             "description": "Demo TensorBoard of the runs emulator",
             "labels": {"env": "demo"},
         })
-        board = str(operation["response"]["name"])
+        board = _existing_tensorboard(service, location)
+        assert board is not None
     if created:
         start = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
         for experiment, (description, model, team) in EXPERIMENTS.items():

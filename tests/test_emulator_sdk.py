@@ -1,0 +1,140 @@
+"""Google's own client (google-cloud-aiplatform, REST transport) against the emulator.
+
+The SDK is large, so it lives in its own environment (`tox -e sdk`, also run by `.ci/run`); in the
+default environment this module is skipped as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+aiplatform = pytest.importorskip("google.cloud.aiplatform")
+aiplatform_v1 = pytest.importorskip("google.cloud.aiplatform_v1")
+
+from google.api_core import exceptions as api_exceptions  # noqa: E402
+from google.api_core.client_options import ClientOptions  # noqa: E402
+from google.auth.credentials import AnonymousCredentials  # noqa: E402
+from google.protobuf import field_mask_pb2  # noqa: E402
+
+from runs_dbapi.emulator import Emulator  # noqa: E402
+
+LOCATION = "projects/demo-project/locations/us-central1"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(demo=True, operation_polls=2) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def client(emulator: Emulator) -> Any:
+    return aiplatform_v1.TensorboardServiceClient(
+        credentials=AnonymousCredentials(),
+        transport="rest",
+        client_options=ClientOptions(api_endpoint=emulator.url),
+    )
+
+
+@pytest.fixture(scope="module")
+def experiment(client: Any) -> str:
+    board = next(iter(client.list_tensorboards(parent=LOCATION))).name
+    return f"{board}/experiments/resnet-sweep"
+
+
+def test_list_pages_filter_and_order(client: Any, emulator: Emulator, experiment: str) -> None:
+    emulator.reset_stats()
+    request = {"parent": experiment, "page_size": 7, "filter": 'labels.optimizer = "adam"',
+               "order_by": "create_time desc"}
+    runs = list(client.list_tensorboard_runs(request=request))
+    assert runs and all(run.labels["optimizer"] == "adam" for run in runs)
+    times = [run.create_time for run in runs]
+    assert times == sorted(times, reverse=True)
+    assert emulator.calls("runs.list") == -(-len(runs) // 7)
+    # Names carry the project number, as the real service answers.
+    assert runs[0].name.startswith("projects/") and runs[0].name.split("/")[1].isdigit()
+
+
+def test_create_patch_write_read_delete(client: Any, experiment: str) -> None:
+    run = client.create_tensorboard_run(
+        parent=experiment,
+        tensorboard_run=aiplatform_v1.TensorboardRun(display_name="SDK run", labels={"k": "v"}),
+        tensorboard_run_id="sdk-run-1",
+    )
+    assert run.name.endswith("/runs/sdk-run-1") and run.labels == {"k": "v"} and run.etag
+    run.display_name = "SDK run renamed"
+    patched = client.update_tensorboard_run(
+        tensorboard_run=run, update_mask=field_mask_pb2.FieldMask(paths=["display_name"])
+    )
+    assert patched.display_name == "SDK run renamed" and patched.etag != run.etag
+    assert patched.update_time > run.update_time
+
+    stale = aiplatform_v1.TensorboardRun(name=run.name, display_name="x", etag=run.etag)
+    with pytest.raises(api_exceptions.Conflict, match="does not match server etag"):
+        client.update_tensorboard_run(
+            tensorboard_run=stale, update_mask=field_mask_pb2.FieldMask(paths=["display_name"])
+        )
+
+    scalar = aiplatform_v1.TensorboardTimeSeries.ValueType.SCALAR
+    series = client.create_tensorboard_time_series(
+        parent=run.name,
+        tensorboard_time_series=aiplatform_v1.TensorboardTimeSeries(
+            display_name="loss", value_type=scalar, plugin_name="scalars"),
+    )
+    assert series.value_type == scalar
+    point = aiplatform_v1.TimeSeriesDataPoint(step=5, scalar=aiplatform_v1.Scalar(value=0.5))
+    client.write_tensorboard_run_data(
+        tensorboard_run=run.name,
+        time_series_data=[aiplatform_v1.TimeSeriesData(
+            tensorboard_time_series_id=series.name.rsplit("/", 1)[1], value_type=scalar,
+            values=[point])],
+    )
+    read = client.read_tensorboard_time_series_data(tensorboard_time_series=series.name)
+    assert [(p.step, p.scalar.value) for p in read.time_series_data.values] == [(5, 0.5)]
+
+    operation = client.delete_tensorboard_run(name=run.name)
+    assert not operation.done()  # operation_polls=2: the client must poll
+    operation.result(timeout=30)
+    assert operation.done()
+    with pytest.raises(api_exceptions.NotFound):
+        client.get_tensorboard_run(name=run.name)
+
+
+def test_batch_create_in_request_order(client: Any, experiment: str) -> None:
+    requests = [
+        aiplatform_v1.CreateTensorboardRunRequest(
+            parent=experiment, tensorboard_run=aiplatform_v1.TensorboardRun(display_name=f"b{i}"),
+            tensorboard_run_id=f"sdk-batch-{i}")
+        for i in range(3)
+    ]
+    created = client.batch_create_tensorboard_runs(parent=experiment, requests=requests)
+    assert [r.name.rsplit("/", 1)[1] for r in created.tensorboard_runs] == [
+        "sdk-batch-0", "sdk-batch-1", "sdk-batch-2"]
+
+
+def test_duplicate_display_name_is_what_the_sdk_matches(client: Any, experiment: str) -> None:
+    client.create_tensorboard_run(
+        parent=experiment, tensorboard_run=aiplatform_v1.TensorboardRun(display_name="dup"),
+        tensorboard_run_id="sdk-dup-1")
+    with pytest.raises(api_exceptions.BadRequest, match="already exist"):
+        client.create_tensorboard_run(
+            parent=experiment, tensorboard_run=aiplatform_v1.TensorboardRun(display_name="dup"),
+            tensorboard_run_id="sdk-dup-2")
+
+
+def test_high_level_classes(emulator: Emulator, experiment: str) -> None:
+    aiplatform.init(project="demo-project", location="us-central1", api_endpoint=emulator.url,
+                    api_transport="rest", credentials=AnonymousCredentials())
+    before = aiplatform.TensorboardRun.list(tensorboard_experiment_name=experiment)
+    run = aiplatform.TensorboardRun.create(
+        tensorboard_run_id="sdk-high-level", tensorboard_experiment_name=experiment,
+        display_name="high level run")
+    assert run.resource_name.endswith("/runs/sdk-high-level")
+    after = aiplatform.TensorboardRun.list(tensorboard_experiment_name=experiment)
+    assert len(after) == len(before) + 1
+    run.delete()
+    final = aiplatform.TensorboardRun.list(tensorboard_experiment_name=experiment)
+    assert {r.resource_name for r in final} == {r.resource_name for r in before}
