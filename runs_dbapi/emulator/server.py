@@ -89,6 +89,9 @@ class EmulatorServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK hold the body back ~40 ms on every keep-alive response.
+    disable_nagle_algorithm = True
     server: EmulatorServer
     server_version = "ESF"
     sys_version = ""
