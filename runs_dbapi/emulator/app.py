@@ -70,7 +70,9 @@ class Emulator:
     def start(self) -> Emulator:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name=f"runs-emulator:{self.port}", daemon=True
+                # A short poll interval makes stop() quick (the default waits up to 0.5 s).
+                target=self._server.serve_forever, args=(0.05,),
+                name=f"runs-emulator:{self.port}", daemon=True
             )
             self._thread.start()
             logger.info("emulator listening on %s (db %s)", self.url, self.store.path)

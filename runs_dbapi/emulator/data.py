@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import choices
 from .errors import ApiError, invalid
 from .filtering import evaluate
 from .kinds import POINT_FILTER_FIELDS
-from .service import Json, Query, Service, compile_filter, first
+from .service import Json, Query, Service, canonical_name, compile_filter, first
 from .validation import parse_value_type
 from .wire import format_time, parse_time
 
@@ -19,6 +20,9 @@ EXPORT_DEFAULT, EXPORT_MAX = 1000, 10_000
 Point = tuple[int, str, dict[str, Any]]  # step, wall time, value ({"scalar": ...} etc.)
 
 _VALUE_FIELD = {"SCALAR": "scalar", "TENSOR": "tensor", "BLOB_SEQUENCE": "blobs"}
+
+# proto3 JSON writes the doubles JSON has no literal for as these strings (the SDK sends NaN so).
+_SPECIAL_DOUBLES = ("NaN", "Infinity", "-Infinity")
 
 
 class DataService:
@@ -45,6 +49,8 @@ class DataService:
             batches = []
             for index, request in enumerate(body["writeRunDataRequests"]):
                 run = request.get("tensorboardRun") if isinstance(request, dict) else None
+                if isinstance(run, str):
+                    run = canonical_name(run)
                 if not isinstance(run, str) or not run.startswith(experiment + "/runs/"):
                     raise invalid(
                         f"write_run_data_requests[{index}].tensorboard_run {run!r} must be a run "
@@ -100,11 +106,9 @@ class DataService:
     def _point(value: Any, value_type: str, where: str) -> Point:
         if not isinstance(value, dict):
             raise invalid(f"'{where}' must be an object.")
-        try:
-            step = int(value.get("step", 0))
-        except (TypeError, ValueError) as exc:
-            raise invalid(f"Invalid value at '{where}.step' (TYPE_INT64), {value.get('step')!r}") \
-                from exc
+        step = _int64(value.get("step", 0))
+        if step is None:
+            raise invalid(f"Invalid value at '{where}.step' (TYPE_INT64), {value.get('step')!r}")
         wall = value.get("wallTime")
         try:
             wall_time = format_time(parse_time(wall)) if wall else format_time(
@@ -122,7 +126,8 @@ class DataService:
         payload = value[expected]
         if expected == "scalar" and not (
             isinstance(payload, dict)
-            and isinstance(payload.get("value", 0), (int, float))
+            and (isinstance(payload.get("value", 0), (int, float))
+                 or payload.get("value") in _SPECIAL_DOUBLES)
             and not isinstance(payload.get("value", 0), bool)
         ):
             raise invalid(f"Invalid value at '{where}.scalar.value' (TYPE_DOUBLE), {payload!r}")
@@ -131,9 +136,11 @@ class DataService:
         return step, wall_time, {expected: payload}
 
     def _store(self, batches: list[tuple[Any, list[Point]]]) -> None:
-        for series, points in batches:
+        for checked, points in batches:
             if not points:
                 continue
+            # Re-read: an earlier batch of this request may have updated the same series.
+            series = self.store.get(checked.name) or checked
             self.store.put_points(series.name, points)
             body = dict(series.body)
             metadata = dict(body.get("metadata", {}))
@@ -192,7 +199,7 @@ class DataService:
         if not names:
             raise invalid("time_series must name at least one TensorboardTimeSeries.")
         out = []
-        for name in names:
+        for name in map(canonical_name, names):
             if not name.startswith(tensorboard + "/"):
                 raise invalid(f"TensorboardTimeSeries {name!r} is not in {tensorboard!r}.")
             series = self.service.require(name, "timeSeries")
@@ -230,6 +237,17 @@ class DataService:
     def read_size(self, tensorboard: str) -> Json:
         self.service.require(tensorboard, "tensorboards")
         return {"storageSizeByte": str(self.store.points_size(tensorboard))}
+
+
+def _int64(raw: Any) -> int | None:
+    """A proto3 JSON int64 (an integral number or a decimal string, in range), else None."""
+    if (isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw)) or (
+        isinstance(raw, float) and raw.is_integer()
+    ):
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not -(2**63) <= raw < 2**63:
+        return None
+    return raw
 
 
 def _sample(points: list[Point], limit: int) -> list[Point]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 import struct
+import sys
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -49,6 +52,23 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def _config_number(value: Any, name: str) -> float:
+    """A finite, non-negative number of an /emulator/config body."""
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return number
+
+
+def _config_strings(value: Any, name: str) -> tuple[str, ...]:
+    """A list of strings of an /emulator/config body (one string stands for itself)."""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
 def _int_enums(value: Any) -> Any:
     """Re-encode enum names as numbers, for clients that asked for `enum-encoding=int`."""
     if isinstance(value, dict):
@@ -86,6 +106,13 @@ class EmulatorServer(ThreadingHTTPServer):
         self.max_body_bytes = max_body_bytes
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client dropping its connection is routine (and tests do it on purpose)."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("connection from %s dropped", client_address, exc_info=True)
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -113,6 +140,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._handle("PUT")
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The base class's protocol errors (bad request line, URI too long, unsupported
+        method...) as AIP-193 JSON: an unsupported method is NOT_FOUND like an unknown path,
+        anything else INVALID_ARGUMENT; never an HTML page or a 5xx."""
+        logger.debug("protocol error %d: %s", code, message)
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # answer with a status line and headers
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            error = ApiError("NOT_FOUND", f"The requested URL {self.command} "
+                                          f"{urlsplit(self.path).path} was not found.")
+        else:
+            error = invalid(f"Bad request: {message or HTTPStatus(code).phrase}.")
+        self.close_connection = True  # any body of the request is still unread
+        self._send_json(error.http_status, error.body(), headers={"Connection": "close"})
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -201,8 +244,12 @@ class _Handler(BaseHTTPRequestHandler):
             if not raw.strip():
                 return {}
             try:
-                return json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+                # UTF-8 only (json.loads on bytes would also take UTF-16/32), and no lone
+                # surrogates (`"\ud800"` parses, but cannot be stored or sent back).
+                value = json.loads(raw.decode("utf-8-sig"))
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+                return value
+            except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
                 raise invalid(f"Invalid JSON payload received. {exc}.") from exc
 
         server = self.server
@@ -265,28 +312,41 @@ class _Handler(BaseHTTPRequestHandler):
         elif (http_method, path) == ("POST", "/emulator/config"):
             try:
                 self._configure(json.loads(raw or b"{}"))
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 self._send_error(invalid(f"Invalid emulator configuration: {exc}"))
                 return
             self._send_json(200, {})
         else:
             self._send_error(ApiError("NOT_FOUND", f"No emulator control endpoint {path}."))
 
-    def _configure(self, config: dict[str, Any]) -> None:
+    def _configure(self, config: Any) -> None:
+        """Apply a configuration once all of it is valid (else TypeError / ValueError)."""
+        if not isinstance(config, dict):
+            raise TypeError("the configuration must be a JSON object")
         server = self.server
-        if "latencyMs" in config:
-            server.latency_ms = float(config["latencyMs"])
+        latency = _config_number(config.get("latencyMs", server.latency_ms), "latencyMs")
+        plan = server.faults.plan
         if "faults" in config:
-            plan = config["faults"] or {}
-            server.faults.configure(FaultPlan(
-                rate=float(plan.get("rate", 0.0)),
-                kinds=tuple(plan.get("kinds", FaultPlan.kinds)),
-                methods=tuple(plan.get("methods", FaultPlan.methods)),
-                seed=int(plan.get("seed", 0)),
-                retry_after=int(plan.get("retryAfter", 0)),
-                slow_seconds=float(plan.get("slowSeconds", FaultPlan.slow_seconds)),
-            ))
+            given = config["faults"] or {}
+            if not isinstance(given, dict):
+                raise TypeError("faults must be an object or null")
+            plan = FaultPlan(
+                rate=float(given.get("rate", 0.0)),
+                kinds=_config_strings(given.get("kinds", FaultPlan.kinds), "faults.kinds"),
+                methods=_config_strings(given.get("methods", FaultPlan.methods),
+                                        "faults.methods"),
+                seed=int(given.get("seed", 0)),
+                retry_after=int(_config_number(given.get("retryAfter", 0), "faults.retryAfter")),
+                slow_seconds=_config_number(given.get("slowSeconds", FaultPlan.slow_seconds),
+                                            "faults.slowSeconds"),
+            )
+        polls = int(config.get("operationPolls", server.service.settings.operation_polls))
+        require_auth = config.get("requireAuth", server.auth.required)
+        if not isinstance(require_auth, bool):
+            raise TypeError("requireAuth must be true or false")
+        server.latency_ms = latency
+        if "faults" in config:
+            server.faults.configure(plan)
         if "operationPolls" in config:
-            server.service.settings = Settings(operation_polls=int(config["operationPolls"]))
-        if "requireAuth" in config:
-            server.auth.required = bool(config["requireAuth"])
+            server.service.settings = Settings(operation_polls=polls)
+        server.auth.required = require_auth

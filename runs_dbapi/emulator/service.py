@@ -34,6 +34,14 @@ def project_number(project: str) -> str:
     return str(100_000_000_000 + int.from_bytes(digest[:8], "big") % 900_000_000_000)
 
 
+def canonical_name(name: str) -> str:
+    """A resource name from a request body, with the project spelled as its number."""
+    parts = name.split("/")
+    if len(parts) > 1 and parts[0] == "projects":
+        parts[1] = project_number(parts[1])
+    return "/".join(parts)
+
+
 def first(query: Query, key: str) -> str | None:
     values = query.get(key)
     return values[0] if values else None
@@ -45,6 +53,8 @@ def compile_filter(text: str | None, fields: FieldSpec) -> Node | None:
         check_fields(node, fields)
     except FilterError as exc:
         raise invalid(f"Invalid filter {text!r}: {exc}") from exc
+    except RecursionError as exc:  # the parser recurses per parenthesis / NOT
+        raise invalid("Invalid filter: expression nested too deeply.") from exc
     return node
 
 
@@ -258,6 +268,8 @@ class Service:
         return {self._list_field(kind): [self.render(r) for r in records]}
 
     def _batch_parent(self, kind: Kind, url_parent: str, item_parent: Any, index: int) -> str:
+        if isinstance(item_parent, str):
+            item_parent = canonical_name(item_parent)
         if kind.name == "runs":
             if item_parent != url_parent:
                 raise invalid(

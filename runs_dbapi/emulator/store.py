@@ -176,7 +176,8 @@ class Store:
         below = (name + "/", name + "0")  # '0' sorts right after '/': a prefix range
         with self.lock:
             self._db.execute(
-                "DELETE FROM points WHERE series >= ? AND series < ?", below
+                "DELETE FROM points WHERE series = ? OR (series >= ? AND series < ?)",
+                (name, *below),
             )
             cursor = self._db.execute(
                 "DELETE FROM resources WHERE name = ? OR (name >= ? AND name < ?)",

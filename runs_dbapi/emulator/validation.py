@@ -49,6 +49,8 @@ def parse_message(kind: Kind, body: Any) -> dict[str, Any]:
         if value is None or field_type == OUTPUT:
             continue
         parsed[key] = _check_type(field_type, value, where)
+        if field_type == VALUE_TYPE and parsed[key] == VALUE_TYPES[0]:
+            del parsed[key]  # proto3: an enum at its default value is unset
     return parsed
 
 
@@ -108,7 +110,7 @@ def _show(value: Any) -> str:
 
 
 def check_id(value: str, field: str) -> None:
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):  # match() would let a trailing newline through
         raise invalid(
             choices.INVALID_ID_MESSAGE.format(
                 field=field,

@@ -1,0 +1,248 @@
+"""The tables the driver exposes, declared as data: columns, types, path, push-down and methods.
+
+Everything the planner, the dialect and the CLI know about a table comes from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+STRING, TIMESTAMP, JSON, INTEGER, BOOLEAN = "STRING", "TIMESTAMP", "JSON", "INTEGER", "BOOLEAN"
+
+# The seed's list parameters: WHERE terms sent to the API as written, never columns of a row.
+LIST_PARAMETERS = ("filter", "orderBy", "pageSize", "pageToken", "readMask")
+# The seed names request-body fields `data__<field>` (StackQL's convention) in INSERT and UPDATE.
+BODY_PREFIX = "data__"
+# The seed's UPDATE names the patch's field mask as a WHERE term.
+UPDATE_MASK_PARAMETER = "updateMask"
+# The seed's batch_create INSERT passes the batchCreate request list as written.
+BATCH_REQUESTS_COLUMN = "requests"
+
+SCHEMA_ALIASES = ("google.aiplatform", "aiplatform")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str = ""
+    api_field: str | None = None  # field of the API resource; None for path parameters
+    filter_name: str | None = None  # AIP-160 field the predicate pushes down to
+    order_name: str | None = None  # orderBy field
+    output_only: bool = False
+    path_parameter: bool = False
+    writable: bool = False  # settable by create and patch
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # SQL name and API collection
+    message: str  # API message name
+    list_field: str  # field of the list response holding the resources
+    path: tuple[str, ...]  # path-parameter columns, outermost first; the last is the own ID
+    columns: tuple[Column, ...]
+    description: str = ""
+    page_max: int = 1000
+    writable: bool = False
+    id_parameter: str | None = None  # the create call's ID query parameter (the seed's name)
+    batch_max: int = 1000  # requests per batchCreate
+
+    @property
+    def parent_path(self) -> tuple[str, ...]:
+        return self.path[:-1]
+
+    @property
+    def id_column(self) -> str:
+        return self.path[-1]
+
+    def column(self, name: str) -> Column | None:
+        folded = name.lower()
+        return next((c for c in self.columns if c.name.lower() == folded), None)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def resource_name(self, path: Mapping[str, str], *, parent: bool = False) -> str:
+        """`projects/p/locations/l/...` from path parameters (`projectsId` -> `projects/p`)."""
+        names = self.parent_path if parent else self.path
+        return "/".join(f"{name[:-2]}/{path[name]}" for name in names)
+
+    def parse_name(self, name: str) -> dict[str, str] | None:
+        """Path parameters from a resource name of this table, or None if it is not one."""
+        parts = name.split("/")
+        if len(parts) != 2 * len(self.path):
+            return None
+        path = {}
+        for index, column in enumerate(self.path):
+            if parts[2 * index] != column[:-2] or not parts[2 * index + 1]:
+                return None
+            path[column] = parts[2 * index + 1]
+        return path
+
+
+def _path_columns(names: tuple[str, ...]) -> tuple[Column, ...]:
+    return tuple(
+        Column(n, STRING, f"Path parameter: the `{n[:-2]}` segment of the resource name.",
+               path_parameter=True)
+        for n in names
+    )
+
+
+_LABELS_TEXT = (
+    "The labels with user-defined metadata to organize your TensorboardRuns. This field will be "
+    "used to filter and visualize Runs in the Tensorboard UI. For example, a Vertex AI training "
+    "job can set a label aiplatform.googleapis.com/training_job_id=xxxxx to all the runs created "
+    "within that job. An end user can set a label experiment_id=xxxxx for all the runs produced "
+    "in a Jupyter notebook. These runs can be grouped by a label value and visualized together "
+    "in the Tensorboard UI. Label keys and values can be no longer than 64 characters (Unicode "
+    "codepoints), can only contain lowercase letters, numeric characters, underscores and "
+    "dashes. International characters are allowed. No more than 64 user labels can be "
+    "associated with one TensorboardRun (System labels are excluded). See "
+    "https://goo.gl/xmQnxf for more information and examples of labels. System reserved label "
+    'keys are prefixed with "aiplatform.googleapis.com/" and are immutable.'
+)
+_ETAG_TEXT = (
+    'Used to perform a consistent read-modify-write updates. If not set, a blind "overwrite" '
+    "update happens."
+)
+
+
+def _common(kind: str, *, name_format: str, labels: str) -> dict[str, Column]:
+    return {
+        "name": Column("name", STRING, f"Output only. Name of the {kind}. Format: `{name_format}`",
+                       api_field="name", output_only=True),
+        "createTime": Column("createTime", TIMESTAMP,
+                             f"Output only. Timestamp when this {kind} was created.",
+                             api_field="createTime", filter_name="create_time",
+                             order_name="create_time", output_only=True),
+        "description": Column("description", STRING, f"Description of this {kind}.",
+                              api_field="description", writable=True),
+        "etag": Column("etag", STRING, _ETAG_TEXT, api_field="etag"),
+        "labels": Column("labels", JSON, labels, api_field="labels", filter_name="labels",
+                         writable=True),
+        "updateTime": Column("updateTime", TIMESTAMP,
+                             f"Output only. Timestamp when this {kind} was last updated.",
+                             api_field="updateTime", filter_name="update_time",
+                             order_name="update_time", output_only=True),
+    }
+
+
+def _display_name(text: str) -> Column:
+    return Column("displayName", STRING, text, api_field="displayName",
+                  filter_name="display_name", order_name="display_name", writable=True)
+
+
+_RUN_PATH = ("projectsId", "locationsId", "tensorboardsId", "experimentsId", "runsId")
+_RUN_COMMON = _common(
+    "TensorboardRun",
+    name_format="projects/{project}/locations/{location}/tensorboards/{tensorboard}/experiments/"
+    "{experiment}/runs/{run}",
+    labels=_LABELS_TEXT,
+)
+
+RUNS = Table(
+    name="runs",
+    message="TensorboardRun",
+    list_field="tensorboardRuns",
+    path=_RUN_PATH,
+    description=(
+        "TensorboardRun maps to a specific execution of a training job with a given set of "
+        "hyperparameter values, model definition, dataset, etc"
+    ),
+    writable=True,
+    id_parameter="tensorboardRunId",
+    # The seed's column order: the resource's fields, then the path parameters.
+    columns=(
+        _RUN_COMMON["name"],
+        _RUN_COMMON["createTime"],
+        _RUN_COMMON["description"],
+        _display_name(
+            "Required. User provided name of this TensorboardRun. This value must be unique "
+            "among all TensorboardRuns belonging to the same parent TensorboardExperiment."
+        ),
+        _RUN_COMMON["etag"],
+        _RUN_COMMON["labels"],
+        _RUN_COMMON["updateTime"],
+        *_path_columns(_RUN_PATH),
+    ),
+)
+
+_EXPERIMENT_PATH = _RUN_PATH[:-1]
+_EXPERIMENT_COMMON = _common(
+    "TensorboardExperiment",
+    name_format="projects/{project}/locations/{location}/tensorboards/{tensorboard}/experiments/"
+    "{experiment}",
+    labels="The labels with user-defined metadata to organize your TensorboardExperiment.",
+)
+
+EXPERIMENTS = Table(
+    name="experiments",
+    message="TensorboardExperiment",
+    list_field="tensorboardExperiments",
+    path=_EXPERIMENT_PATH,
+    description="A TensorboardExperiment is a group of TensorboardRuns (read only here).",
+    columns=(
+        _EXPERIMENT_COMMON["name"],
+        _EXPERIMENT_COMMON["createTime"],
+        _EXPERIMENT_COMMON["description"],
+        _display_name("User provided name of this TensorboardExperiment."),
+        _EXPERIMENT_COMMON["etag"],
+        _EXPERIMENT_COMMON["labels"],
+        Column("source", STRING, "Immutable. Source of the TensorboardExperiment.",
+               api_field="source"),
+        _EXPERIMENT_COMMON["updateTime"],
+        *_path_columns(_EXPERIMENT_PATH),
+    ),
+)
+
+_TENSORBOARD_PATH = _RUN_PATH[:3]
+_TENSORBOARD_COMMON = _common(
+    "Tensorboard",
+    name_format="projects/{project}/locations/{location}/tensorboards/{tensorboard}",
+    labels="The labels with user-defined metadata to organize your Tensorboards.",
+)
+
+TENSORBOARDS = Table(
+    name="tensorboards",
+    message="Tensorboard",
+    list_field="tensorboards",
+    path=_TENSORBOARD_PATH,
+    page_max=100,
+    description="A Tensorboard is a physical database of runs and their data (read only here).",
+    columns=(
+        _TENSORBOARD_COMMON["name"],
+        Column("blobStoragePathPrefix", STRING,
+               "Output only. Cloud Storage path prefix used to store blob data.",
+               api_field="blobStoragePathPrefix", output_only=True),
+        _TENSORBOARD_COMMON["createTime"],
+        _TENSORBOARD_COMMON["description"],
+        _display_name("Required. User provided name of this Tensorboard."),
+        _TENSORBOARD_COMMON["etag"],
+        Column("isDefault", BOOLEAN, "Whether this is the default TensorBoard instance.",
+               api_field="isDefault"),
+        _TENSORBOARD_COMMON["labels"],
+        Column("runCount", INTEGER, "Output only. The number of Runs stored in this Tensorboard.",
+               api_field="runCount", output_only=True),
+        _TENSORBOARD_COMMON["updateTime"],
+        *_path_columns(_TENSORBOARD_PATH),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (RUNS, EXPERIMENTS, TENSORBOARDS)}
+
+# The seed's list response, one row per API page (`SELECT nextPageToken, tensorboardRuns ...`).
+PAGE_COLUMNS: dict[str, tuple[Column, ...]] = {
+    t.name: (
+        Column("nextPageToken", STRING,
+               "A token to retrieve the next page; omitted on the last page."),
+        Column(t.list_field, JSON, f"The {t.message}s of this page."),
+    )
+    for t in TABLES.values()
+}
+
+
+def find_table(parts: list[str]) -> Table | None:
+    """Resolve `runs`, `google.aiplatform.runs`, `aiplatform.runs` or `<any schema>.runs`."""
+    return TABLES.get(parts[-1].lower()) if parts else None

@@ -1,0 +1,174 @@
+"""The PEP 249 connection: configuration, the HTTP client, and dispatch of statements."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlglot import exp
+
+from . import exceptions
+from .auth import build_session, default_endpoint
+from .cursor import Cursor, Parameters
+from .executor import QueryExecutor, Result
+from .planner import plan_query
+from .rest import RestClient, RetryPolicy
+from .statements import bind, parse
+from .writes import WriteExecutor
+
+logger = logging.getLogger(__name__)
+
+PATH_OPTIONS = {"project": "projectsId", "location": "locationsId",
+                "tensorboard": "tensorboardsId", "experiment": "experimentsId"}
+
+
+class Connection:
+    # PEP 249 optional extension: the exception classes as attributes.
+    Warning = exceptions.Warning
+    Error = exceptions.Error
+    InterfaceError = exceptions.InterfaceError
+    DatabaseError = exceptions.DatabaseError
+    DataError = exceptions.DataError
+    OperationalError = exceptions.OperationalError
+    IntegrityError = exceptions.IntegrityError
+    InternalError = exceptions.InternalError
+    ProgrammingError = exceptions.ProgrammingError
+    NotSupportedError = exceptions.NotSupportedError
+
+    def __init__(
+        self,
+        *,
+        project: str | None = None,
+        location: str | None = None,
+        tensorboard: str | None = None,
+        experiment: str | None = None,
+        endpoint: str | None = None,
+        emulator: str | None = None,
+        emulator_demo: bool = True,
+        credentials: Any = None,
+        credentials_path: str | None = None,
+        credentials_info: dict[str, Any] | None = None,
+        access_token: str | None = None,
+        impersonate_service_account: str | None = None,
+        iam_endpoint_override: str | None = None,
+        quota_project: str | None = None,
+        anonymous: bool = False,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        pushdown: bool = True,
+        wait_operations: bool = True,
+        max_workers: int = 16,
+    ) -> None:
+        self.defaults = {PATH_OPTIONS[k]: v for k, v in (
+            ("project", project), ("location", location), ("tensorboard", tensorboard),
+            ("experiment", experiment)) if v}
+        self.pushdown = pushdown
+        self._embedded: Any = None
+        if emulator is not None:
+            from .embedded import start_embedded_emulator  # noqa: PLC0415 - only when asked
+
+            self._embedded = start_embedded_emulator(emulator, demo=emulator_demo)
+            endpoint, anonymous = self._embedded.url, True
+        if endpoint is None:
+            endpoint = default_endpoint(location or "global")
+        self.endpoint = endpoint.rstrip("/")
+        session = build_session(
+            endpoint=self.endpoint, credentials=credentials, credentials_path=credentials_path,
+            credentials_info=credentials_info, access_token=access_token,
+            impersonate_service_account=impersonate_service_account,
+            iam_endpoint_override=iam_endpoint_override, quota_project=quota_project,
+            anonymous=anonymous, pool_size=max(32, max_workers * 2),
+        )
+        self.client = RestClient(self.endpoint, session, timeout=timeout, retry=retry)
+        self._pool = ThreadPoolExecutor(max_workers=max_workers,
+                                        thread_name_prefix="runs-dbapi")
+        self._executor = QueryExecutor(self.client, self._pool)
+        self._writes = WriteExecutor(self.client, self._pool, self._query, self.defaults,
+                                     wait_operations=wait_operations)
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def __repr__(self) -> str:
+        where = "/".join(f"{k}={v}" for k, v in self.defaults.items())
+        return f"<runs_dbapi.Connection {self.endpoint} {where}{' closed' if self.closed else ''}>"
+
+    # -- PEP 249 -----------------------------------------------------------------------------
+
+    def cursor(self) -> Cursor:
+        self._check_open()
+        return Cursor(self)
+
+    def commit(self) -> None:
+        """Writes take effect at once (the API has no transactions): nothing to commit."""
+        self._check_open()
+
+    def rollback(self) -> None:
+        """Nothing to roll back: writes took effect when executed. A no-op, so that connection
+        pools (which roll back on return) keep working."""
+        self._check_open()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._embedded is not None:
+            self._embedded.stop()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise exceptions.InterfaceError("The connection is closed.")
+
+    # -- statements --------------------------------------------------------------------------
+
+    def run(self, sql: str, parameters: Parameters) -> Result | int:
+        """Execute one statement: a Result for queries, a row count for writes."""
+        self._check_open()
+        tree = bind(parse(sql), parameters)
+        if isinstance(tree, exp.Query):
+            return self._query(tree)
+        if isinstance(tree, exp.Insert):
+            return self._writes.insert(tree)
+        if isinstance(tree, exp.Update):
+            return self._writes.update(tree)
+        if isinstance(tree, exp.Delete):
+            return self._writes.delete(tree)
+        kind = type(tree).__name__.upper()
+        raise exceptions.NotSupportedError(
+            f"Unsupported statement {kind}: runs_dbapi runs SELECT, INSERT, UPDATE, DELETE and "
+            "EXEC over runs."
+        )
+
+    def _query(self, tree: exp.Expression) -> Result:
+        plan = plan_query(tree, self.defaults, pushdown=self.pushdown)
+        logger.debug("plan: %s", plan)
+        return self._executor.run(plan)
+
+    def run_many(self, sql: str, parameter_sets: Sequence[Parameters]) -> int:
+        """executemany: an INSERT's rows go out together (batchCreate), others one by one."""
+        self._check_open()
+        tree = parse(sql)
+        if isinstance(tree, exp.Insert) and parameter_sets:
+            bound = [bind(tree, parameters) for parameters in parameter_sets]
+            outcome = self._writes.insert(tree, bound)
+            if isinstance(outcome, Result):
+                outcome.close()
+                return outcome.rowcount
+            return outcome
+        total = 0
+        for parameters in parameter_sets:
+            outcome = self.run(sql, parameters)
+            if isinstance(outcome, int):
+                total += outcome
+            else:
+                outcome.close()
+        return total

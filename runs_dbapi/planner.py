@@ -1,0 +1,259 @@
+"""Plan a SELECT: which API calls fetch each table reference, and the SQL evaluated locally."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, TIMESTAMP, Column, Table, find_table
+from .exceptions import ProgrammingError
+from .pushdown import Pushed, Translator, parse_timestamp
+from .statements import DIALECT, canonical_time
+
+_SQLGLOT_TYPES = {"STRING": "TEXT", "TIMESTAMP": "TIMESTAMP", "JSON": "JSON",
+                  "INTEGER": "BIGINT", "BOOLEAN": "BOOLEAN"}
+_CATALOG_TYPES = {"TIMESTAMP": "TIMESTAMP", "TIMESTAMPTZ": "TIMESTAMP", "DATETIME": "TIMESTAMP",
+                  "JSON": "JSON"}
+
+
+@dataclass
+class Scan:
+    """One table reference: what to ask the API, and the local table the rows land in."""
+
+    table: Table
+    local_name: str
+    pushed: Pushed
+    page_mode: bool = False
+    order_by: str | None = None
+    limit: int | None = None  # rows per parent the query can use, when the API may stop early
+    keys: list[str] | None = None  # own IDs to get one by one instead of listing
+    read_mask: list[str] | None = None
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        if self.page_mode:
+            path = tuple(c for c in self.table.columns if c.path_parameter
+                         and c.name != self.table.id_column)
+            return PAGE_COLUMNS[self.table.name] + path
+        return self.table.columns
+
+
+@dataclass
+class QueryPlan:
+    scans: list[Scan]
+    sql: str
+    stream: bool  # row-wise over one scan: evaluate page by page as pages arrive
+    limit: int | None = None  # applied while streaming
+    offset: int = 0
+    types: list[str | None] = field(default_factory=list)  # catalog type per output column
+
+
+def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    if node is None:
+        return []
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
+        return _conjuncts(node.this)
+    return [node]
+
+
+def _int_literal(node: exp.Expression | None) -> int | None:
+    """The integer in LIMIT n / OFFSET n (sqlglot wraps it in a Limit/Offset node)."""
+    if node is None:
+        return None
+    value = node.args.get("expression") if isinstance(node, (exp.Limit, exp.Offset)) else node
+    if isinstance(value, exp.Literal) and not value.is_string:
+        try:
+            return int(str(value.this))
+        except ValueError:
+            return None
+    return None
+
+
+def _is_row_wise(select: exp.Select) -> bool:
+    """True when each output row depends on one input row only (so pages can stream)."""
+    if select.args.get("joins") or select.args.get("group") or select.args.get("having"):
+        return False
+    if select.args.get("distinct") or select.args.get("with"):
+        return False
+    for projection in select.expressions:
+        if projection.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Select):
+            return False
+    where = select.args.get("where")
+    return not (where and where.find(exp.Subquery, exp.Select, exp.Exists))
+
+
+def _table_parts(table: exp.Table) -> list[str]:
+    return [part.name for part in table.parts]
+
+
+def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
+               pushdown: bool = True) -> QueryPlan:
+    """Plan a query; `defaults` are the connection's path parameters (projectsId, ...).
+
+    With `pushdown` off only the URL's path is taken from the statement (so that the same
+    parents are read); filters, order, limits and gets by key are all left to local evaluation.
+    """
+    local = tree.copy()
+    cte_names = {cte.alias_or_name.lower() for cte in local.find_all(exp.CTE)}
+    scans: list[Scan] = []
+    for table_node in list(local.find_all(exp.Table)):
+        if not isinstance(table_node.this, exp.Identifier):
+            continue  # table-valued functions such as json_each(labels)
+        parts = _table_parts(table_node)
+        if len(parts) == 1 and parts[0].lower() in cte_names:
+            continue
+        table = find_table(parts)
+        if table is None:
+            raise ProgrammingError(
+                f"Unknown table {'.'.join(parts)!r}. Tables: {', '.join(TABLES)} (also as "
+                "google.aiplatform.<table>)."
+            )
+        scan = _plan_scan(local, table_node, table, len(scans), defaults)
+        if not pushdown:
+            scan.pushed.filters.clear()
+            scan.pushed.exact = False
+            scan.keys = None
+            if "orderBy" not in scan.pushed.parameters:
+                scan.order_by = None
+        scans.append(scan)
+    _canonicalise_timestamps(local, scans)
+    stream = False
+    limit, offset = None, 0
+    if isinstance(local, exp.Select) and len(scans) == 1 and _is_row_wise(local):
+        scan = scans[0]
+        order = local.args.get("order")
+        stream = order is None or scan.order_by is not None
+        if stream:
+            limit = _int_literal(local.args.get("limit"))
+            offset = _int_literal(local.args.get("offset")) or 0
+            has_limit = local.args.get("limit") is not None
+            has_offset = local.args.get("offset") is not None
+            if (has_limit and limit is None) or (has_offset and not offset):
+                stream = offset == 0 and not has_offset and not has_limit
+            if stream:
+                local.set("limit", None)
+                local.set("offset", None)
+                if order is not None:
+                    local.set("order", None)  # the API returns rows in this order already
+                if limit is not None and scan.pushed.exact and not scan.pushed.parameters.get(
+                    "pageSize"
+                ):
+                    scan.limit = limit + offset
+    return QueryPlan(scans=scans, sql=local.sql(dialect=DIALECT), stream=stream, limit=limit,
+                     offset=offset, types=_output_types(local, scans))
+
+
+def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
+               defaults: Mapping[str, str | None]) -> Scan:
+    alias = node.alias or node.name
+    select = node.find_ancestor(exp.Select)
+    sources = 0
+    if select is not None:
+        sources = (1 if select.args.get("from_") else 0) + len(select.args.get("joins") or [])
+    translator = Translator(table, alias, only_source=sources == 1)
+    pushed = Pushed()
+    where = select.args.get("where") if select is not None else None
+    for conjunct in _conjuncts(where.this if where else None):
+        if not translator.references_only_this_table(conjunct):
+            pushed.exact = False
+            continue
+        parameter = _list_parameter(translator, conjunct)
+        if translator.push_conjunct(conjunct, pushed):
+            if parameter:
+                conjunct.replace(exp.true())
+        else:
+            if parameter:
+                raise ProgrammingError(
+                    f"{parameter} is a list parameter of the API: use it only as "
+                    f"`{parameter} = '<value>'` ANDed into the WHERE clause."
+                )
+            pushed.exact = False
+    page_mode = select is not None and any(
+        translator.column_name(c) is None and c.name.lower() in
+        {p.name.lower() for p in PAGE_COLUMNS[table.name]}
+        for c in select.find_all(exp.Column)
+        if not c.table or c.table.lower() == alias.lower()
+    )
+    scan = Scan(table=table, local_name=f"_t{index}_{table.name}", pushed=pushed,
+                page_mode=page_mode)
+    _resolve_path(scan, defaults)
+    scan.order_by = pushed.parameters.get("orderBy")
+    if select is not None and select is root and sources == 1 and not page_mode:
+        order = select.args.get("order")
+        if order is not None and scan.order_by is None:
+            terms = [translator.order_term(o) for o in order.expressions]
+            if all(terms):
+                scan.order_by = ", ".join(t for t in terms if t)
+    mask = pushed.parameters.get("readMask")
+    scan.read_mask = [m.strip() for m in mask.split(",")] if mask else None
+    node.replace(exp.Table(this=exp.to_identifier(scan.local_name),
+                           alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    return scan
+
+
+def _list_parameter(translator: Translator, conjunct: exp.Expression) -> str | None:
+    if isinstance(conjunct, exp.Paren):
+        conjunct = conjunct.this
+    names = {translator.column_name(c) for c in conjunct.find_all(exp.Column)}
+    found = names & set(LIST_PARAMETERS)
+    return next(iter(found)) if found else None
+
+
+def _resolve_path(scan: Scan, defaults: Mapping[str, str | None]) -> None:
+    """Fill path parameters from the connection; project and location are required."""
+    path = scan.pushed.path
+    for name in scan.table.parent_path:
+        if name not in path and defaults.get(name):
+            path[name] = [str(defaults[name])]
+    for required, option in (("projectsId", "project"), ("locationsId", "location")):
+        if not path.get(required):
+            raise ProgrammingError(
+                f"No {option} for table {scan.table.name}: add `{required} = '...'` to the WHERE "
+                f"clause, or pass {option}= to connect() (or put it in the runs:// URL)."
+            )
+    if scan.table.id_column in path and not scan.page_mode:
+        scan.keys = path[scan.table.id_column]
+
+
+def _canonicalise_timestamps(tree: exp.Expression, scans: list[Scan]) -> None:
+    """Compare timestamp columns with literals in one text form (`2024-01-01T00:00:00Z` too)."""
+    names = {c.name.lower() for s in scans for c in s.columns if c.type == TIMESTAMP}
+    comparisons = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, exp.In)
+    for column in list(tree.find_all(exp.Column)):
+        parent = column.parent
+        if column.name.lower() not in names or not isinstance(parent, comparisons):
+            continue
+        operands = [parent.args.get(key) for key in ("this", "expression", "low", "high")]
+        for operand in [*operands, *parent.expressions]:
+            if isinstance(operand, exp.Literal) and operand.is_string:
+                moment = parse_timestamp(str(operand.this))
+                if moment is not None:
+                    operand.replace(exp.Literal.string(canonical_time(moment)))
+
+
+def _output_types(tree: exp.Expression, scans: list[Scan]) -> list[str | None]:
+    """The catalog type of each output column (to restore datetimes and dicts), if known."""
+    schema = {s.local_name: {c.name: _SQLGLOT_TYPES.get(c.type, "TEXT") for c in s.columns}
+              for s in scans}
+    try:
+        typed = annotate_types(
+            qualify(tree.copy(), schema=schema, dialect=DIALECT, validate_qualify_columns=False,
+                    identify=False),
+            schema=schema, dialect=DIALECT,
+        )
+    except (SqlglotError, KeyError, ValueError, TypeError):
+        return []
+    if not isinstance(typed, exp.Query):
+        return []
+    types: list[str | None] = []
+    for projection in typed.selects:
+        kind = projection.type.this.name if projection.type is not None else ""
+        types.append(_CATALOG_TYPES.get(kind))
+    return types

@@ -1,0 +1,134 @@
+"""SQL text to sqlglot trees, with parameters bound into the tree (never into the text)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
+
+from .exceptions import NotSupportedError, ProgrammingError
+
+DIALECT = "sqlite"  # the local evaluator, so its functions parse as they will run
+
+
+def canonical_time(moment: datetime) -> str:
+    """The text form timestamps take in local evaluation: UTC, sortable, SQLite-native."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+POSITIONAL_PREFIX = "_p"
+
+
+def number_positional_markers(sql: str) -> str:
+    """Turn each `?` marker into `:_p0`, `:_p1`, ... in text order.
+
+    The tree does not keep source order (a CTE's markers come last in it), so positions are
+    taken from sqlglot's tokenizer, which skips `?` inside literals and comments.
+    """
+    try:
+        tokens = Dialect.get_or_raise(DIALECT).tokenize(sql)
+    except TokenError as error:
+        raise ProgrammingError(f"SQL syntax error: {error}") from None
+    markers = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
+    for index in range(len(markers) - 1, -1, -1):
+        token = markers[index]
+        sql = f"{sql[:token.start]}:{POSITIONAL_PREFIX}{index}{sql[token.end + 1:]}"
+    return sql
+
+
+def parse(sql: str) -> exp.Expression:
+    """Parse one statement; a syntax error names the line and column."""
+    if not isinstance(sql, str):
+        raise ProgrammingError(f"SQL must be a string, not {type(sql).__name__}")
+    try:
+        trees = [t for t in sqlglot.parse(number_positional_markers(sql), read=DIALECT)
+                 if t is not None]
+    except ParseError as error:
+        detail = error.errors[0] if error.errors else {}
+        where = (f" at line {detail.get('line')}, column {detail.get('col')}"
+                 if detail.get("line") else "")
+        reason = detail.get("description") or str(error)
+        raise ProgrammingError(f"SQL syntax error{where}: {reason}") from None
+    except TokenError as error:
+        raise ProgrammingError(f"SQL syntax error: {error}") from None
+    if not trees:
+        raise ProgrammingError("Empty statement: nothing to execute.")
+    if len(trees) > 1:
+        raise ProgrammingError(
+            f"{len(trees)} statements given; execute() runs one statement at a time."
+        )
+    tree = trees[0]
+    if isinstance(tree, exp.Command):
+        raise NotSupportedError(f"Unsupported statement: {tree.sql(dialect=DIALECT)[:60]!r}.")
+    return tree
+
+
+def literal(value: Any) -> exp.Expression:
+    """A Python parameter value as a SQL literal node."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Literal.number(int(value))
+    if isinstance(value, (int, float, Decimal)):
+        return exp.Literal.number(value)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, datetime):
+        return exp.Literal.string(canonical_time(value))
+    if isinstance(value, (date, time)):
+        return exp.Literal.string(value.isoformat())
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return exp.HexString(this=bytes(value).hex())
+    if isinstance(value, (dict, list)):
+        return exp.Literal.string(json.dumps(value, separators=(",", ":")))
+    raise ProgrammingError(f"Unsupported parameter type {type(value).__name__}: {value!r}")
+
+
+def bind(tree: exp.Expression, parameters: Sequence[Any] | Mapping[str, Any] | None
+         ) -> exp.Expression:
+    """Replace `?` (positional, numbered by `parse`) or `:name` markers with literal nodes."""
+    placeholders = list(tree.find_all(exp.Placeholder))
+    if not placeholders:
+        if parameters:
+            raise ProgrammingError(
+                f"The statement has no parameter markers but {len(parameters)} parameters were "
+                "given."
+            )
+        return tree
+    positional = [p for p in placeholders if str(p.this or "").startswith(POSITIONAL_PREFIX)]
+    if positional and len(positional) != len(placeholders):
+        raise ProgrammingError("Mixing `?` and `:name` parameter markers is not supported.")
+    if positional:
+        if parameters is None or isinstance(parameters, (Mapping, str, bytes)):
+            raise ProgrammingError(
+                f"The statement has {len(placeholders)} `?` markers: pass a sequence of "
+                f"{len(placeholders)} parameters."
+            )
+        values = list(parameters)
+        if len(values) != len(placeholders):
+            raise ProgrammingError(
+                f"The statement has {len(placeholders)} `?` markers but {len(values)} "
+                "parameters were given."
+            )
+        mapping: Mapping[str, Any] = {f"{POSITIONAL_PREFIX}{i}": v for i, v in enumerate(values)}
+    elif isinstance(parameters, Mapping):
+        mapping = parameters
+    else:
+        raise ProgrammingError("Named parameter markers (:name) need a mapping of parameters.")
+    tree = tree.copy()
+    for marker in list(tree.find_all(exp.Placeholder)):
+        key = str(marker.this)
+        if key not in mapping:
+            raise ProgrammingError(f"No value was given for parameter :{key}.")
+        marker.replace(literal(mapping[key]))
+    return tree
