@@ -36,6 +36,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Procedure:
+    """A method reached with EXEC (StackQL's lifecycle methods), e.g. runs.write."""
+
+    name: str
+    verb: str  # the `:verb` of the POST
+    description: str
+    json_fields: tuple[str, ...]  # fields of the @@json body that hold JSON values
+
+
+@dataclass(frozen=True)
 class Table:
     name: str  # SQL name and API collection
     message: str  # API message name
@@ -46,6 +56,7 @@ class Table:
     page_max: int = 1000
     writable: bool = False
     id_parameter: str | None = None  # the create call's ID query parameter (the seed's name)
+    procedures: tuple[Procedure, ...] = ()
     batch_max: int = 1000  # requests per batchCreate
 
     @property
@@ -153,6 +164,17 @@ RUNS = Table(
     ),
     writable=True,
     id_parameter="tensorboardRunId",
+    procedures=(
+        Procedure(
+            name="write",
+            verb="write",
+            description=(
+                "Write time series data points into multiple TensorboardTimeSeries under a "
+                "TensorboardRun. If any data fail to be ingested, an error is returned."
+            ),
+            json_fields=("timeSeriesData",),
+        ),
+    ),
     # The seed's column order: the resource's fields, then the path parameters.
     columns=(
         _RUN_COMMON["name"],

@@ -15,6 +15,7 @@ from .auth import build_session, default_endpoint
 from .cursor import Cursor, Parameters
 from .executor import QueryExecutor, Result
 from .planner import plan_query
+from .procedures import is_exec, parse_exec, run_exec
 from .rest import RestClient, RetryPolicy
 from .statements import bind, parse
 from .writes import WriteExecutor
@@ -133,6 +134,8 @@ class Connection:
     def run(self, sql: str, parameters: Parameters) -> Result | int:
         """Execute one statement: a Result for queries, a row count for writes."""
         self._check_open()
+        if is_exec(sql):
+            return run_exec(self.client, parse_exec(sql, parameters))
         tree = bind(parse(sql), parameters)
         if isinstance(tree, exp.Query):
             return self._query(tree)

@@ -1,0 +1,202 @@
+"""EXEC statements, as the seed writes them:
+
+    EXEC google.aiplatform.runs.write @projectsId='p' --required, ... @runsId='r' @@json='{...}'
+
+sqlglot has no grammar for EXEC, so this reads sqlglot's tokens (which already skip comments and
+unescape strings) with a small parser of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from .catalog import TABLES, Procedure, Table
+from .exceptions import DataError, NotSupportedError, ProgrammingError
+from .rest import RestClient
+from .statements import DIALECT
+
+EXEC_KEYWORDS = ("EXEC", "EXECUTE")
+
+
+@dataclass
+class ExecCall:
+    table: Table
+    procedure: Procedure
+    arguments: dict[str, Any]  # @name = value
+    body: Any  # the @@json value, parsed
+
+
+def _tokens(sql: str) -> list[Token]:
+    try:
+        return list(Dialect.get_or_raise(DIALECT).tokenize(sql))
+    except TokenError as error:
+        raise ProgrammingError(f"SQL syntax error: {error}") from None
+
+
+def is_exec(sql: str) -> bool:
+    """True when the statement starts with EXEC (the tokenizer skips leading comments)."""
+    try:
+        tokens = _tokens(sql)
+    except ProgrammingError:
+        return False
+    return bool(tokens) and tokens[0].text.upper() in EXEC_KEYWORDS
+
+
+class _Reader:
+    def __init__(self, tokens: list[Token], parameters: Sequence[Any] | Mapping[str, Any] | None
+                 ) -> None:
+        self.tokens = [t for t in tokens if t.token_type != TokenType.SEMICOLON]
+        self.index = 1  # past EXEC
+        self.parameters = parameters
+        self.used = 0
+
+    def peek(self, offset: int = 0) -> Token | None:
+        position = self.index + offset
+        return self.tokens[position] if position < len(self.tokens) else None
+
+    def take(self, what: str) -> Token:
+        token = self.peek()
+        if token is None:
+            raise ProgrammingError(f"EXEC: expected {what} at the end of the statement.")
+        self.index += 1
+        return token
+
+    def value(self, name: str) -> Any:
+        token = self.take(f"a value for @{name}")
+        kind = token.token_type
+        if kind == TokenType.STRING:
+            return token.text
+        if kind == TokenType.NUMBER:
+            return json.loads(token.text)
+        if kind == TokenType.NULL:
+            return None
+        if kind == TokenType.PLACEHOLDER and token.text == "?":
+            return self._positional(name)
+        if kind == TokenType.COLON:
+            key = self.take(f"a parameter name after ':' for @{name}").text
+            if not isinstance(self.parameters, Mapping) or key not in self.parameters:
+                raise ProgrammingError(f"EXEC: no value was given for parameter :{key}.")
+            return self.parameters[key]
+        raise ProgrammingError(
+            f"EXEC: @{name} needs a literal or a parameter marker, not {token.text!r} (line "
+            f"{token.line}, column {token.col})."
+        )
+
+    def _positional(self, name: str) -> Any:
+        values = self.parameters
+        if values is None or isinstance(values, (Mapping, str, bytes)):
+            raise ProgrammingError(f"EXEC: @{name}=? needs a sequence of parameters.")
+        values = list(values)
+        if self.used >= len(values):
+            raise ProgrammingError(
+                f"EXEC: more `?` markers than the {len(values)} parameters given."
+            )
+        self.used += 1
+        return values[self.used - 1]
+
+
+def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -> ExecCall:
+    reader = _Reader(_tokens(sql), parameters)
+    parts = [reader.take("a method name such as google.aiplatform.runs.write").text]
+    while (token := reader.peek()) is not None and token.token_type == TokenType.DOT:
+        reader.take(".")
+        parts.append(reader.take("a name after '.'").text)
+    if len(parts) < 2:
+        raise ProgrammingError("EXEC needs <table>.<method>, e.g. google.aiplatform.runs.write.")
+    table = TABLES.get(parts[-2].lower())
+    known = [f"google.aiplatform.{t.name}.{p.name}" for t in TABLES.values()
+             for p in t.procedures]
+    procedure = next((p for p in table.procedures if p.name.lower() == parts[-1].lower()),
+                     None) if table else None
+    if table is None or procedure is None:
+        raise NotSupportedError(
+            f"Unknown method {'.'.join(parts)!r}. Known methods: {', '.join(known)}."
+        )
+    arguments: dict[str, Any] = {}
+    body: Any = None
+    while reader.peek() is not None:
+        reader.take("@")
+        nested = reader.peek() is not None and reader.peek().token_type == TokenType.PARAMETER  # type: ignore[union-attr]
+        if nested:
+            reader.take("@")
+        name = reader.take("a parameter name").text
+        equals = reader.take("=")
+        if equals.token_type != TokenType.EQ:
+            raise ProgrammingError(f"EXEC: expected '=' after @{name}, got {equals.text!r}.")
+        value = reader.value(name)
+        if reader.peek() is not None and reader.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+            reader.take(",")
+        if nested:
+            if name.lower() != "json":
+                raise ProgrammingError(f"EXEC: unknown @@{name}; the request body is @@json.")
+            body = _json_body(value, procedure)
+        else:
+            arguments[name] = value
+    _check_parameters_used(reader)
+    missing = [n for n in table.path if not any(k.lower() == n.lower() for k in arguments)]
+    if missing:
+        raise ProgrammingError(
+            f"EXEC {table.name}.{procedure.name}: missing required parameters "
+            + ", ".join(f"@{n}" for n in missing) + "."
+        )
+    canonical = {n: str(next(v for k, v in arguments.items() if k.lower() == n.lower()))
+                 for n in table.path}
+    unknown = [k for k in arguments if not any(k.lower() == n.lower() for n in table.path)]
+    if unknown:
+        raise ProgrammingError(
+            f"EXEC {table.name}.{procedure.name}: unknown parameters "
+            + ", ".join(f"@{n}" for n in unknown) + f"; it takes {', '.join(table.path)}."
+        )
+    return ExecCall(table, procedure, canonical, body if body is not None else {})
+
+
+def _check_parameters_used(reader: _Reader) -> None:
+    values = reader.parameters
+    if values is not None and not isinstance(values, (Mapping, str, bytes)):
+        given = len(list(values))
+        if given != reader.used:
+            raise ProgrammingError(
+                f"EXEC has {reader.used} `?` markers but {given} parameters were given."
+            )
+
+
+def _json_body(value: Any, procedure: Procedure) -> Any:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise DataError(f"@@json is not valid JSON: {error}.") from None
+    if not isinstance(value, dict):
+        raise DataError("@@json must be a JSON object, e.g. '{\"timeSeriesData\": [...]}'.")
+    body = {k: v for k, v in value.items() if v != ""}
+    for field_name in procedure.json_fields:
+        # The seed quotes the placeholder ("timeSeriesData": "{{ ... }}"): accept JSON text too.
+        if isinstance(body.get(field_name), str):
+            try:
+                body[field_name] = json.loads(body[field_name])
+            except ValueError as error:
+                raise DataError(f"@@json field {field_name} is not valid JSON: {error}.") \
+                    from None
+    return body
+
+
+def run_exec(client: RestClient, call: ExecCall) -> int:
+    """Call the method; the row count is the number of data points sent."""
+    name = call.table.resource_name(call.arguments)
+    body = dict(call.body)
+    if body.get("tensorboardRun") not in (None, name):
+        raise DataError(
+            f"@@json tensorboardRun {body['tensorboardRun']!r} is not the run the parameters "
+            f"name ({name!r})."
+        )
+    body.pop("tensorboardRun", None)
+    client.post(f"{name}:{call.procedure.verb}", body)
+    return sum(len(series.get("values") or []) for series in body.get("timeSeriesData") or []
+               if isinstance(series, dict))
