@@ -1,0 +1,107 @@
+"""Parsing and parameter binding: markers in the tree, never in the text."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlglot import exp
+
+from runs_dbapi.exceptions import NotSupportedError, ProgrammingError
+from runs_dbapi.statements import bind, canonical_time, literal, number_positional_markers, parse
+
+
+def _sql(sql: str, parameters: object = None) -> str:
+    return bind(parse(sql), parameters).sql(dialect="sqlite")  # type: ignore[arg-type]
+
+
+def test_positional_markers_bind_in_text_order_even_inside_ctes() -> None:
+    sql = "WITH x AS (SELECT ? AS a) SELECT a, ? FROM x WHERE a = ? LIMIT ? OFFSET ?"
+    assert _sql(sql, [1, "two", 3, 4, 5]) == (
+        "WITH x AS (SELECT 1 AS a) SELECT a, 'two' FROM x WHERE a = 3 LIMIT 4 OFFSET 5"
+    )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT '?', '%s', ':name', '%(x)s' FROM runs WHERE a = ?",
+        "SELECT \"?\" FROM runs WHERE a = ? -- is this ?",
+        "SELECT 1 /* ? :x */ FROM runs WHERE a = ?",
+    ],
+)
+def test_markers_inside_literals_and_comments_are_left_alone(sql: str) -> None:
+    bound = _sql(sql, ["v"])
+    assert "'v'" in bound
+    assert bound.count("'v'") == 1
+
+
+def test_named_markers_bind_from_a_mapping() -> None:
+    assert _sql("SELECT :a, :b, :a", {"a": 1, "b": "x"}) == "SELECT 1, 'x', 1"
+
+
+def test_a_quote_in_a_value_cannot_escape_the_literal() -> None:
+    tree = bind(parse("SELECT * FROM runs WHERE displayName = ?"), ["x' OR '1'='1"])
+    where = tree.args["where"].this
+    assert isinstance(where, exp.EQ)
+    assert where.expression.this == "x' OR '1'='1"
+
+
+def test_literal_types() -> None:
+    moment = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert literal(moment).this == "2024-05-01 12:00:00.000000"
+    assert literal({"team": "nlp"}).this == '{"team":"nlp"}'
+    assert isinstance(literal(None), exp.Null)
+    assert literal(True).this == "1"
+    assert literal(b"\x01\xff").sql(dialect="sqlite") == "x'01ff'"
+    with pytest.raises(ProgrammingError, match="Unsupported parameter type"):
+        literal(object())
+
+
+def test_canonical_time_is_utc_and_naive_input_is_taken_as_utc() -> None:
+    assert canonical_time(datetime(2024, 1, 2, 3, 4, 5, 6)) == "2024-01-02 03:04:05.000006"
+
+
+@pytest.mark.parametrize(
+    ("sql", "parameters", "message"),
+    [
+        ("SELECT ?", [], "1 `?` markers but 0"),
+        ("SELECT ?", [1, 2], "1 `?` markers but 2"),
+        ("SELECT 1", [1], "no parameter markers"),
+        ("SELECT ?", {"a": 1}, "pass a sequence"),
+        ("SELECT :a", [1], "need a mapping"),
+        ("SELECT :a", {"b": 1}, "No value was given for parameter :a"),
+        ("SELECT ?, :a", [1], "Mixing"),
+    ],
+)
+def test_parameter_count_and_style_errors(sql: str, parameters: object, message: str) -> None:
+    with pytest.raises(ProgrammingError, match=re.escape(message)):
+        _sql(sql, parameters)
+
+
+def test_syntax_errors_name_line_and_column() -> None:
+    with pytest.raises(ProgrammingError, match=r"line 1, column \d+"):
+        parse("SELECT FROM WHERE (")
+
+
+def test_one_statement_at_a_time() -> None:
+    with pytest.raises(ProgrammingError, match="2 statements"):
+        parse("SELECT 1; SELECT 2")
+    assert isinstance(parse("SELECT 1;"), exp.Select)
+
+
+def test_empty_and_non_string_statements() -> None:
+    with pytest.raises(ProgrammingError, match="Empty statement"):
+        parse("  -- nothing\n")
+    with pytest.raises(ProgrammingError, match="must be a string"):
+        parse(123)  # type: ignore[arg-type]
+
+
+def test_unsupported_statement_kinds_say_so() -> None:
+    with pytest.raises(NotSupportedError):
+        parse("VACUUM")
+
+
+def test_numbering_leaves_quoted_question_marks() -> None:
+    assert number_positional_markers("SELECT '?', ?") == "SELECT '?', :_p0"
