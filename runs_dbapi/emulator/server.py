@@ -194,6 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Vary", "Origin, X-Origin, Referer")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if self.close_connection and "Connection" not in (headers or {}):
+            # Say so, or a keep-alive client races the close with its next request.
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
