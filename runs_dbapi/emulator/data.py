@@ -234,6 +234,11 @@ class DataService:
             response["nextPageToken"] = self.service.tokens.encode(binding, [start + size])
         return response
 
+    def read_usage(self, tensorboard: str) -> Json:
+        """Usage is not metered here: an existing tensorboard reports none."""
+        self.service.require(tensorboard, "tensorboards")
+        return {"monthlyUsageData": {}}
+
     def read_size(self, tensorboard: str) -> Json:
         self.service.require(tensorboard, "tensorboards")
         return {"storageSizeByte": str(self.store.points_size(tensorboard))}

@@ -43,7 +43,9 @@ def resolve(service: Service, data: DataService, request: Request) -> Route:
     segments = rest.split("/")
     if prefix not in ("v1", "ui") or len(segments) < 4:
         raise _unknown(request)
-    segments[-1], _, verb = segments[-1].partition(":")
+    segments[-1], colon, verb = segments[-1].partition(":")
+    if colon and not verb:
+        raise _unknown(request)
     request = replace(request, verb=verb)
     if any(not s for s in segments) or segments[0] != "projects" or segments[2] != "locations":
         raise _unknown(request)
@@ -101,7 +103,7 @@ def _resource(
         ("timeSeries", "POST", "exportTensorboardTimeSeries"): lambda: data.export(name, body()),
         ("tensorboards", "GET", "batchRead"): lambda: data.batch_read(name, query),
         ("tensorboards", "GET", "readSize"): lambda: data.read_size(name),
-        ("tensorboards", "GET", "readUsage"): lambda: {"monthlyUsageData": {}},
+        ("tensorboards", "GET", "readUsage"): lambda: data.read_usage(name),
     }
     call = verbs.get((collection, http_method, verb))
     if call is None:

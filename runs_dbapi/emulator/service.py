@@ -63,6 +63,8 @@ def page_size(query: Query, default: int, maximum: int) -> int:
     if raw in (None, ""):
         return default
     try:
+        if not raw.isascii() or not raw.lstrip("-").isdigit():
+            raise ValueError(raw)
         size = int(raw)
     except ValueError as exc:
         raise invalid(f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"") from exc
@@ -128,6 +130,9 @@ class Service:
         node = compile_filter(text, kind.filter_fields)
         order = self._order(kind, first(query, "orderBy"))
         mask = parse_field_mask(first(query, "readMask"))
+        unknown = [path for path in mask if path.split(".")[0] not in kind.fields]
+        if unknown:
+            raise invalid(f"Invalid read_mask path {unknown[0]!r} for {kind.message}.")
         binding = [kind.name, parent, text or "", first(query, "orderBy") or "", mask]
         token = first(query, "pageToken")
         after = self.tokens.decode(token, binding) if token else None
