@@ -205,10 +205,26 @@ def test_page_size_default_max_and_zero(api: Api, experiment: str) -> None:
     assert len(exact["tensorboardRuns"]) == 1000
 
 
-@pytest.mark.parametrize("value", ["-1", "-1000", "abc", "1.5", "1e3", "0x10", "ten"])
+@pytest.mark.parametrize(
+    "value", ["-1", "-1000", "abc", "1.5", "1e3", "0x10", "ten", "1_000", " 5", "\u0665"])
 def test_bad_page_size_is_invalid_argument(api: Api, experiment: str, value: str) -> None:
     response = api.call("GET", f"{experiment}/runs", params={"pageSize": value})
     assert_aip193(response, 400, "INVALID_ARGUMENT")
+
+
+def test_unknown_read_mask_path_is_invalid_argument(api: Api, experiment: str) -> None:
+    response = api.call("GET", f"{experiment}/runs", params={"readMask": "displayName,foo"})
+    assert "'foo'" in assert_aip193(response, 400, "INVALID_ARGUMENT")["message"]
+
+
+def test_empty_verb_and_usage_of_a_missing_tensorboard_are_not_found(
+    api: Api, experiment: str
+) -> None:
+    assert_aip193(api.call("GET", f"{experiment}/runs/r1:"), 404, "NOT_FOUND")
+    board = experiment.split("/experiments/")[0]
+    assert api.ok("GET", f"{board}:readUsage") == {"monthlyUsageData": {}}
+    missing = board.rsplit("/", 1)[0] + "/999"
+    assert_aip193(api.call("GET", f"{missing}:readUsage"), 404, "NOT_FOUND")
 
 
 def test_next_page_token_omitted_on_last_page(api: Api, experiment: str) -> None:
