@@ -221,7 +221,7 @@ def test_empty_verb_and_usage_of_a_missing_tensorboard_are_not_found(
     api: Api, experiment: str
 ) -> None:
     assert_aip193(api.call("GET", f"{experiment}/runs/r1:"), 404, "NOT_FOUND")
-    board = experiment.split("/experiments/")[0]
+    board = experiment.split("/experiments/", maxsplit=1)[0]
     assert api.ok("GET", f"{board}:readUsage") == {"monthlyUsageData": {}}
     missing = board.rsplit("/", 1)[0] + "/999"
     assert_aip193(api.call("GET", f"{missing}:readUsage"), 404, "NOT_FOUND")
