@@ -9,6 +9,7 @@ unescape strings) with a small parser of its own.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from sqlglot.tokens import Token, TokenType
 from .catalog import TABLES, Procedure, Table
 from .exceptions import DataError, NotSupportedError, ProgrammingError
 from .rest import RestClient
+from .rules import check_path_value, same_resource_name
 from .statements import DIALECT
 
 EXEC_KEYWORDS = ("EXEC", "EXECUTE")
@@ -34,10 +36,19 @@ class ExecCall:
 
 
 def _tokens(sql: str) -> list[Token]:
+    tokenizer = Dialect.get_or_raise(DIALECT)
     try:
-        return list(Dialect.get_or_raise(DIALECT).tokenize(sql))
+        tokens = list(tokenizer.tokenize(sql))
+        if tokens and tokens[0].token_type == TokenType.EXECUTE:
+            # sqlglot reads the rest of an EXECUTE statement as one string: say EXEC instead
+            # (padded, so that lines and columns stay those of the text given).
+            first = tokens[0]
+            tokens = list(tokenizer.tokenize(
+                sql[:first.start] + "EXEC".ljust(first.end + 1 - first.start) +
+                sql[first.end + 1:]))
     except TokenError as error:
         raise ProgrammingError(f"SQL syntax error: {error}") from None
+    return tokens
 
 
 def is_exec(sql: str) -> bool:
@@ -46,13 +57,23 @@ def is_exec(sql: str) -> bool:
         tokens = _tokens(sql)
     except ProgrammingError:
         return False
-    return bool(tokens) and tokens[0].text.upper() in EXEC_KEYWORDS
+    return bool(tokens) and tokens[0].token_type == TokenType.VAR and \
+        tokens[0].text.upper() in EXEC_KEYWORDS
 
 
 class _Reader:
     def __init__(self, tokens: list[Token], parameters: Sequence[Any] | Mapping[str, Any] | None
                  ) -> None:
-        self.tokens = [t for t in tokens if t.token_type != TokenType.SEMICOLON]
+        # Trailing semicolons end the statement; anything after one is a second statement.
+        while tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+            tokens = tokens[:-1]
+        extra = next((t for t in tokens if t.token_type == TokenType.SEMICOLON), None)
+        if extra is not None:
+            raise ProgrammingError(
+                f"EXEC: a second statement follows the ';' at line {extra.line}, column "
+                f"{extra.col}; execute() runs one statement at a time."
+            )
+        self.tokens = tokens
         self.index = 1  # past EXEC
         self.parameters = parameters
         self.used = 0
@@ -108,9 +129,7 @@ def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -
     while (token := reader.peek()) is not None and token.token_type == TokenType.DOT:
         reader.take(".")
         parts.append(reader.take("a name after '.'").text)
-    if len(parts) < 2:
-        raise ProgrammingError("EXEC needs <table>.<method>, e.g. google.aiplatform.runs.write.")
-    table = TABLES.get(parts[-2].lower())
+    table = TABLES.get(parts[-2].lower()) if len(parts) >= 2 else None
     known = [f"google.aiplatform.{t.name}.{p.name}" for t in TABLES.values()
              for p in t.procedures]
     procedure = next((p for p in table.procedures if p.name.lower() == parts[-1].lower()),
@@ -122,7 +141,12 @@ def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -
     arguments: dict[str, Any] = {}
     body: Any = None
     while reader.peek() is not None:
-        reader.take("@")
+        marker = reader.take("@")
+        if marker.token_type != TokenType.PARAMETER:
+            raise ProgrammingError(
+                f"EXEC: expected @name=value or @@json=..., got {marker.text!r} (line "
+                f"{marker.line}, column {marker.col})."
+            )
         nested = reader.peek() is not None and reader.peek().token_type == TokenType.PARAMETER  # type: ignore[union-attr]
         if nested:
             reader.take("@")
@@ -136,11 +160,19 @@ def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -
         if nested:
             if name.lower() != "json":
                 raise ProgrammingError(f"EXEC: unknown @@{name}; the request body is @@json.")
+            if body is not None:
+                raise ProgrammingError("EXEC: @@json is given twice.")
             body = _json_body(value, procedure)
         else:
+            if any(k.lower() == name.lower() for k in arguments):
+                raise ProgrammingError(f"EXEC: @{name} is given twice.")
             arguments[name] = value
     _check_parameters_used(reader)
-    missing = [n for n in table.path if not any(k.lower() == n.lower() for k in arguments)]
+    missing = [n for n in table.path
+               if not any(k.lower() == n.lower() and v not in (None, "")
+                          for k, v in arguments.items())]
+    if body is None:
+        missing.append("@json")
     if missing:
         raise ProgrammingError(
             f"EXEC {table.name}.{procedure.name}: missing required parameters "
@@ -148,13 +180,15 @@ def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -
         )
     canonical = {n: str(next(v for k, v in arguments.items() if k.lower() == n.lower()))
                  for n in table.path}
+    for name, value in canonical.items():
+        check_path_value(value, name)
     unknown = [k for k in arguments if not any(k.lower() == n.lower() for n in table.path)]
     if unknown:
         raise ProgrammingError(
             f"EXEC {table.name}.{procedure.name}: unknown parameters "
             + ", ".join(f"@{n}" for n in unknown) + f"; it takes {', '.join(table.path)}."
         )
-    return ExecCall(table, procedure, canonical, body if body is not None else {})
+    return ExecCall(table, procedure, canonical, body)
 
 
 def _check_parameters_used(reader: _Reader) -> None:
@@ -167,12 +201,31 @@ def _check_parameters_used(reader: _Reader) -> None:
             )
 
 
+def _unquote_placeholders(text: str, procedure: Procedure) -> str | None:
+    """The seed quotes the placeholder of each JSON field (`"timeSeriesData": "{{ ... }}"`), so
+    filling it with JSON text as is leaves `"[{"...}]"`: drop those quotes, or None if absent."""
+    repaired = text
+    for field_name in procedure.json_fields:
+        pattern = re.compile(
+            r'("' + re.escape(field_name) + r'"\s*:\s*)"(\s*[\[{].*[\]}]\s*)"(?=\s*[,}])',
+            re.DOTALL,
+        )
+        repaired = pattern.sub(lambda m: m.group(1) + m.group(2), repaired, count=1)
+    return repaired if repaired != text else None
+
+
 def _json_body(value: Any, procedure: Procedure) -> Any:
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError as error:
-            raise DataError(f"@@json is not valid JSON: {error}.") from None
+            repaired = _unquote_placeholders(value, procedure)
+            try:
+                if repaired is None:
+                    raise
+                value = json.loads(repaired)
+            except ValueError:
+                raise DataError(f"@@json is not valid JSON: {error}.") from None
     if not isinstance(value, dict):
         raise DataError("@@json must be a JSON object, e.g. '{\"timeSeriesData\": [...]}'.")
     body = {k: v for k, v in value.items() if v != ""}
@@ -191,12 +244,14 @@ def run_exec(client: RestClient, call: ExecCall) -> int:
     """Call the method; the row count is the number of data points sent."""
     name = call.table.resource_name(call.arguments)
     body = dict(call.body)
-    if body.get("tensorboardRun") not in (None, name):
+    if body.get("tensorboardRun") is not None and not same_resource_name(
+            str(body["tensorboardRun"]), name):
         raise DataError(
             f"@@json tensorboardRun {body['tensorboardRun']!r} is not the run the parameters "
             f"name ({name!r})."
         )
     body.pop("tensorboardRun", None)
-    client.post(f"{name}:{call.procedure.verb}", body)
+    # Points are stored by step (a repeat overwrites them): safe to retry.
+    client.post(f"{name}:{call.procedure.verb}", body, idempotent=True)
     return sum(len(series.get("values") or []) for series in body.get("timeSeriesData") or []
                if isinstance(series, dict))

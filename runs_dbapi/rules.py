@@ -19,10 +19,21 @@ MAX_LABEL_LENGTH = 64
 
 
 def check_resource_id(value: str, parameter: str) -> None:
-    if not RESOURCE_ID.match(value):
+    if not RESOURCE_ID.fullmatch(value):  # match() would let a trailing newline through
         raise DataError(
             f"Invalid {parameter} {value!r}: use 1-128 lowercase letters, digits and hyphens, "
             "starting with a letter or digit."
+        )
+
+
+def check_path_value(value: str, parameter: str) -> None:
+    """A path parameter's value is one segment of a resource name: never empty, `.` or `..`,
+    and with no `/`, `?`, `#`, `%` or whitespace, so that it cannot address another resource."""
+    if value in ("", ".", "..") or any(c in "/?#%" or c.isspace() or not c.isprintable()
+                                       for c in value):
+        raise DataError(
+            f"Invalid {parameter} {value!r}: a path parameter is one segment of a resource "
+            "name (no '/', '?', '#', '%' or spaces)."
         )
 
 
@@ -74,3 +85,17 @@ def check_labels(labels: dict[str, str], *, allow_system: bool) -> None:
                 f"Invalid value {value!r} of label {key!r}: at most {MAX_LABEL_LENGTH} lowercase "
                 "letters, digits, underscores or dashes."
             )
+
+
+def same_resource_name(given: str, expected: str) -> bool:
+    """Whether the resource name `given` names `expected`.
+
+    Names the API returns spell the project as its number (`projects/123456789012/...`) where a
+    request may use the project ID, and the driver cannot map one to the other: a numeric project
+    segment in `given` matches any project, every other segment must be equal.
+    """
+    if given == expected:
+        return True
+    mine, theirs = given.split("/"), expected.split("/")
+    return (len(mine) == len(theirs) > 2 and mine[0] == theirs[0] == "projects"
+            and mine[1].isdigit() and mine[2:] == theirs[2:])

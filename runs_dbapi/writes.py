@@ -24,11 +24,25 @@ from .catalog import (
     Table,
     find_table,
 )
-from .exceptions import DataError, Error, NotSupportedError, ProgrammingError
+from .exceptions import (
+    DataError,
+    Error,
+    IntegrityError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+)
 from .executor import Result
 from .local import LocalDatabase, Row, restorer, row_from_resource
 from .rest import RestClient
-from .rules import SYSTEM_LABEL_PREFIX, check_labels, check_resource_id, parse_labels
+from .rules import (
+    SYSTEM_LABEL_PREFIX,
+    check_labels,
+    check_path_value,
+    check_resource_id,
+    parse_labels,
+    same_resource_name,
+)
 from .statements import DIALECT
 
 logger = logging.getLogger(__name__)
@@ -41,6 +55,16 @@ Path = dict[str, str]
 class NewRun:
     path: Path  # parent path parameters plus the run's own ID
     body: dict[str, Any]
+
+
+@dataclass
+class Matched:
+    """A row an UPDATE or DELETE found: the run's name, etag and path, and computed values."""
+
+    name: str
+    etag: str | None
+    path: Path
+    extra: Sequence[Any]
 
 
 @dataclass
@@ -58,19 +82,37 @@ def field_name(raw: str) -> str:
     return raw[len(BODY_PREFIX):] if raw.lower().startswith(BODY_PREFIX) else raw
 
 
-def partial_failure(error: Error, written: list[str], failed: list[str], total: int) -> Error:
-    """The same kind of error, saying exactly which rows were written and which were not."""
+def _some(items: list[str]) -> str:
+    return ", ".join(items[:10]) + ("..." if len(items) > 10 else "")
+
+
+def partial_failure(error: Error, written: list[str], failed: list[str], total: int,
+                    unknown: list[str] | None = None) -> Error:
+    """The same kind of error, saying exactly which rows were written and which were not (and
+    which calls failed without an answer, so that their outcome is unknown)."""
+    unknown = unknown or []
     message = (
         f"{len(written)} of {total} rows were written before the API refused the rest "
-        f"({len(failed)} not written: {', '.join(failed[:10])}{'...' if len(failed) > 10 else ''})"
-        f": {error.message}"
+        f"({len(failed)} not written{': ' + _some(failed) if failed else ''}"
+        + (f"; {len(unknown)} may or may not have been written, their calls having failed "
+           f"without an answer: {_some(unknown)}" if unknown else "")
+        + f"): {error.message}"
     )
     raised = type(error)(message, http_status=error.http_status, rpc_status=error.rpc_status,
                          api_message=error.api_message, http_method=error.http_method,
                          path=error.path)
     raised.rows_written = written  # type: ignore[attr-defined]
     raised.rows_not_written = failed  # type: ignore[attr-defined]
+    raised.rows_unknown = unknown  # type: ignore[attr-defined]
     return raised
+
+
+def _outcome_unknown(error: Error) -> bool:
+    """Whether a failed call may have been applied: a transport failure or a server error
+    (retries exhausted), as opposed to an answer refusing it (4xx, ABORTED)."""
+    return isinstance(error, OperationalError) and error.rpc_status != "ABORTED" and not (
+        error.http_status is not None and 400 <= error.http_status < 500
+        and error.http_status != 429)
 
 
 class WriteExecutor:
@@ -117,7 +159,13 @@ class WriteExecutor:
         """Evaluate RETURNING over the written resources, in input order."""
         returning = tree.args.get("returning")
         assert returning is not None
-        expressions = list(returning.expressions)
+        expressions: list[exp.Expression] = []
+        for node in returning.expressions:  # `*` and `runs.*`: every column, typed
+            if isinstance(node, exp.Star) or (isinstance(node, exp.Column)
+                                              and isinstance(node.this, exp.Star)):
+                expressions += [exp.column(c.name, quoted=True) for c in table.columns]
+            else:
+                expressions.append(node)
         if len(expressions) == 1 and isinstance(expressions[0], exp.Column) and \
                 expressions[0].name.lower() == table.list_field.lower():
             rows: list[Row] = [(resources,)]
@@ -145,11 +193,22 @@ class WriteExecutor:
                ) -> Result | int:
         """INSERT ... VALUES / SELECT; `parameter_rows` are executemany's bound copies."""
         table, _ = self._table(tree.this)
+        _refuse_clauses(tree, {"alternative": "INSERT OR ...", "conflict": "ON CONFLICT"})
         names = ([c.name for c in tree.this.expressions] if isinstance(tree.this, exp.Schema)
                  else table.column_names)
         rows: list[Row] = []
         for statement in parameter_rows or [tree]:
             rows += self._source_rows(statement, len(names))
+        fields = [field_name(n).lower() for n in names]
+        if BATCH_REQUESTS_COLUMN in fields:
+            others = [n for n, f in zip(names, fields, strict=True) if f != BATCH_REQUESTS_COLUMN
+                      and not any(f == p.lower() for p in table.parent_path)]
+            if others:
+                raise ProgrammingError(
+                    f"{BODY_PREFIX}{BATCH_REQUESTS_COLUMN} (a batchCreate as written) cannot be "
+                    f"mixed with run fields ({', '.join(others)}) in one INSERT: give them inside "
+                    "each request's tensorboardRun."
+                )
         runs: list[NewRun] = []
         batches: list[tuple[Path, list[dict[str, Any]]]] = []
         for row in rows:
@@ -158,17 +217,13 @@ class WriteExecutor:
                     f"INSERT names {len(names)} columns but a row has {len(row)} values."
                 )
             named = dict(zip((field_name(n) for n in names), row, strict=True))
-            if any(k.lower() == BATCH_REQUESTS_COLUMN for k in named):
+            if BATCH_REQUESTS_COLUMN in fields:
                 batches.append(self._batch_as_written(table, named))
             else:
                 runs.append(self._new_run(table, named))
-        if batches and runs:
-            raise ProgrammingError(
-                f"{BODY_PREFIX}{BATCH_REQUESTS_COLUMN} (a batchCreate as written) cannot be "
-                "mixed with rows of run fields in one INSERT."
-            )
         for parent, requests in batches:
             runs += [self._new_run_from_request(table, parent, r) for r in requests]
+        _check_unique(table, runs)
         created = self._create(table, runs)
         if tree.args.get("returning") is not None:
             return self._returning(tree, table, created, [r.path for r in runs], len(created))
@@ -198,6 +253,7 @@ class WriteExecutor:
                     f"{name[:-3] if name.endswith('sId') else name}=."
                 )
             path[name] = str(value)
+            check_path_value(path[name], name)
         return path
 
     def _new_run(self, table: Table, named: dict[str, Any]) -> NewRun:
@@ -256,13 +312,25 @@ class WriteExecutor:
         resource = request.get("tensorboardRun") or {}
         if not isinstance(resource, dict):
             raise DataError("Each request's tensorboardRun must be an object.")
+        known = ("parent", "tensorboardRun", table.id_parameter or "")
+        unknown = [k for k in request if k not in known]
+        fields = [c.api_field for c in table.columns if c.api_field]
+        unknown += [f"tensorboardRun.{k}" for k in resource if k not in fields]
+        if unknown:
+            raise DataError(
+                f"Unknown field {unknown[0]!r} in a request of {BODY_PREFIX}"
+                f"{BATCH_REQUESTS_COLUMN}: a request has {', '.join(known)}, and its "
+                f"tensorboardRun the fields {', '.join(fields)}."
+            )
         named: dict[str, Any] = dict(parent)
+        # Output-only fields (a run copied from a SELECT) are ignored, as the API ignores them.
         named.update({k: v for k, v in resource.items() if k in ("displayName", "description",
                                                                  "labels")})
         if request.get(table.id_parameter or ""):
             named[table.id_column] = request[table.id_parameter or ""]
         expected = table.resource_name(parent, parent=True)
-        if request.get("parent") not in (None, "", expected):
+        if request.get("parent") not in (None, "") and not same_resource_name(
+                str(request["parent"]), expected):
             raise DataError(f"A request's parent {request['parent']!r} is not the experiment "
                             f"{expected!r} the INSERT names.")
         return self._new_run(table, named)
@@ -289,14 +357,54 @@ class WriteExecutor:
             try:
                 answer = self.client.batch_create(parent, table.name, requests)
             except Error as error:
+                unknown: list[int] = []
+                if _outcome_unknown(error):  # look: which runs of this chunk exist now?
+                    found = self._read_back(table, parent, [runs[i] for i in indexes])
+                    if all(isinstance(r, dict) for r in found):
+                        logger.info("batchCreate under %s failed (%s) but every run of it "
+                                    "exists: read back", parent, error.message)
+                        created.update(zip(indexes, found, strict=True))
+                        continue
+                    for index, resource in zip(indexes, found, strict=True):
+                        if resource is ...:
+                            unknown.append(index)
+                        elif resource is not None:
+                            created[index] = resource
                 written = [runs[i].path[table.id_column] for i in sorted(created)]
                 failed = [r.path[table.id_column] for i, r in enumerate(runs)
-                          if i not in created]
-                raise partial_failure(error, written, failed, len(runs)) from error
-            for index, resource in zip(indexes, answer.get(table.list_field, []), strict=False):
+                          if i not in created and i not in unknown]
+                raise partial_failure(error, written, failed, len(runs),
+                                      [runs[i].path[table.id_column] for i in unknown]
+                                      ) from error
+            resources = answer.get(table.list_field, [])
+            if not isinstance(resources, list) or len(resources) != len(indexes):
+                raise OperationalError(
+                    f"batchCreate under {parent} answered "
+                    f"{len(resources) if isinstance(resources, list) else 'no'} runs for "
+                    f"{len(indexes)} requests; {len(created)} runs of this INSERT were written "
+                    "before it."
+                )
+            for index, resource in zip(indexes, resources, strict=True):
                 created[index] = resource
             logger.debug("batchCreate of %d runs under %s", len(indexes), parent)
         return [created[i] for i in range(len(runs))]
+
+    def _read_back(self, table: Table, parent: str, runs: list[NewRun]) -> list[Any]:
+        """Each run as it exists now: its resource when it holds what was sent, None when it
+        does not exist, `...` when that cannot be told (the read fails, or another run holds
+        the ID)."""
+        def look(run: NewRun) -> Any:
+            try:
+                found = self.client.get(f"{parent}/{table.name}/{run.path[table.id_column]}")
+            except Error:
+                return ...
+            if found is None:
+                return None
+            same = all(found.get(k, {} if k == "labels" else "") == v
+                       for k, v in run.body.items())
+            return found if same else ...
+
+        return list(self.pool.map(look, runs))
 
     # -- UPDATE and DELETE: which rows -------------------------------------------------------
 
@@ -313,7 +421,8 @@ class WriteExecutor:
             name, value = pair
             column = table.column(name)
             if name.lower() == UPDATE_MASK_PARAMETER.lower():
-                target.update_mask = [field_name(p.strip()) for p in value.split(",") if p.strip()]
+                target.update_mask = [_camel(field_name(p.strip())) for p in value.split(",")
+                                      if p.strip()]
             elif column is not None and column.name == "etag":
                 target.etag = value
             elif column is not None and column.path_parameter:
@@ -328,22 +437,32 @@ class WriteExecutor:
         for name in table.path:
             if name not in found and self.defaults.get(name) and name != table.id_column:
                 found[name] = self.defaults[name]
+        for name, value in found.items():  # a value must not address another resource
+            check_path_value(value, name)
         if not target.residual and all(found.get(n) for n in table.path):
             target.key = found
         return target
 
-    def _matching_rows(self, table_node: exp.Table, where: exp.Expression | None,
-                       extra: list[exp.Expression], write_terms: tuple[str, ...]
-                       ) -> tuple[list[str], list[Row]]:
-        """Run `SELECT name, etag, <extra> FROM <table> WHERE ...` with push-down, leaving out
-        the WHERE terms that qualify the write rather than the rows (`write_terms`)."""
-        select = exp.select("name", "etag", *extra).from_(table_node.copy())
+    def _matching_rows(self, table: Table, table_node: exp.Table,
+                       tree: exp.Update | exp.Delete, extra: list[exp.Expression],
+                       write_terms: tuple[str, ...]) -> list[Matched]:
+        """Run `[WITH ...] SELECT name, etag, <path>, <extra> FROM <table> WHERE ... [ORDER BY
+        ... LIMIT ...]` with push-down, leaving out the WHERE terms that qualify the write rather
+        than the rows (`write_terms`)."""
+        select = exp.select("name", "etag", *table.path, *extra).from_(table_node.copy())
+        where = tree.args.get("where")
         if where is not None:
             select.set("where", where.copy())
+        for key in _ROW_CLAUSES:
+            if tree.args.get(key) is not None:
+                select.set(key, tree.args[key].copy())
         _drop_terms(select, write_terms)
         result = self.run_query(select)
+        width = len(table.path)
         try:
-            return result.names, list(result.rows)
+            return [Matched(str(row[0]), row[1], dict(zip(table.path, row[2:2 + width],
+                                                          strict=True)), row[2 + width:])
+                    for row in result.rows]
         finally:
             result.close()
 
@@ -351,6 +470,7 @@ class WriteExecutor:
 
     def update(self, tree: exp.Update) -> Result | int:
         table, table_node = self._table(tree.this)
+        _refuse_clauses(tree, {"from_": "UPDATE ... FROM", "from": "UPDATE ... FROM"})
         alias = table_node.alias_or_name
         values: dict[str, exp.Expression] = {}
         set_etag: str | None = None
@@ -378,101 +498,140 @@ class WriteExecutor:
         mask = target.update_mask or list(values)
         etag = set_etag or target.etag
         depends_on_row = any(v.find(exp.Column) for v in values.values())
-        if target.key is not None and not depends_on_row:
+        body: dict[str, Any] = {}
+        if depends_on_row:
+            _refuse_system_label_literals(values)
+        else:
+            # Checked before any call: a bad value must not half-apply.
             body = self._patch_body(table, values, self._evaluate(list(values.values())), etag)
+        if target.key is not None and not depends_on_row and not _row_clauses(tree):
             patched = self._patch_one(table.resource_name(target.key), body, mask)
             results = [patched] if patched else []
             paths = [target.key] if patched else []
         else:
-            extra = [exp.alias_(v.copy(), f"_v{i}") for i, v in enumerate(values.values())]
+            extra: list[exp.Expression] = []
+            if depends_on_row:
+                extra = [exp.alias_(v.copy(), f"_v{i}") for i, v in enumerate(values.values())]
+                if "labels" in values:
+                    extra.append(exp.alias_(exp.column("labels"), "_labels"))
             # The etag is sent with each patch (a mismatch must raise, not match no rows).
-            _, rows = self._matching_rows(table_node, tree.args.get("where"), extra,
-                                              (UPDATE_MASK_PARAMETER, "etag"))
-            jobs = []
-            for row in rows:
-                new_values = row[2:2 + len(values)]
-                row_etag = row[1] if depends_on_row else etag
-                body = self._patch_body(table, values, new_values, row_etag)
-                jobs.append((row[0], self.pool.submit(self._patch_one, row[0], body, mask)))
-            results, paths = self._collect(table, jobs)
+            rows = self._matching_rows(table, table_node, tree, extra,
+                                       (UPDATE_MASK_PARAMETER, "etag"))
+            bodies: list[tuple[Matched, dict[str, Any]]] = []
+            for row in rows:  # every body is built (and checked) before the first patch
+                if depends_on_row:
+                    current = (parse_labels(row.extra[len(values)]) if "labels" in values
+                               else None)
+                    bodies.append((row, self._patch_body(
+                        table, values, row.extra[:len(values)], etag or row.etag,
+                        current_labels=current, name=row.name)))
+                else:
+                    bodies.append((row, body))
+            jobs = [(row, self.pool.submit(self._patch_one, row.name, patch, mask))
+                    for row, patch in bodies]
+            results, paths = self._collect(jobs)
         if tree.args.get("returning") is not None:
             return self._returning(tree, table, results, paths, len(results))
         return len(results)
 
     def _patch_body(self, table: Table, values: dict[str, exp.Expression], evaluated: Sequence[Any],
-                    etag: str | None) -> dict[str, Any]:
+                    etag: str | None, *, current_labels: dict[str, str] | None = None,
+                    name: str = ""
+                    ) -> dict[str, Any]:
+        """The patch body. Labels computed from a run's own labels (`current_labels` given) may
+        carry its system labels along unchanged; a system label set any other way is refused."""
         body: dict[str, Any] = {}
-        for name, value in zip(values, evaluated, strict=True):
-            if name == "labels":
+        for key, value in zip(values, evaluated, strict=True):
+            if key == "labels":
                 labels = parse_labels(value)
-                check_labels({k: v for k, v in labels.items()
-                              if not k.startswith(SYSTEM_LABEL_PREFIX)}, allow_system=False)
+                if current_labels is None:
+                    check_labels(labels, allow_system=False)
+                else:
+                    # Left out, a system label is kept by the API; added or changed, refused.
+                    changed = [k for k, v in labels.items() if k.startswith(SYSTEM_LABEL_PREFIX)
+                               and current_labels.get(k) != v]
+                    if changed:
+                        raise DataError(
+                            f"The new labels of {name} set {changed[0]!r}, a label reserved by "
+                            f"Vertex AI ({SYSTEM_LABEL_PREFIX}...) that cannot be set or changed. "
+                            "Nothing was updated."
+                        )
+                    check_labels({k: v for k, v in labels.items()
+                                  if not k.startswith(SYSTEM_LABEL_PREFIX)}, allow_system=False)
                 body["labels"] = labels
             elif value is not None:
-                body[name] = str(value)
+                body[key] = str(value)
         if etag:
             body["etag"] = etag
         return body
 
     def _patch_one(self, name: str, body: dict[str, Any], mask: list[str]) -> dict[str, Any] | None:
         try:
-            return self.client.patch(name, body, mask)
+            # Absolute values: a repeat leaves what one patch does (and with an etag, the client
+            # reads an ABORTED repeat back), so the patch is retried like any idempotent call.
+            return self.client.patch(name, body, mask, idempotent=True)
         except ProgrammingError as error:
             if error.rpc_status == "NOT_FOUND":
                 return None
             raise
 
-    def _collect(self, table: Table, jobs: list[tuple[str, Any]]
-                 ) -> tuple[list[dict[str, Any]], list[Path]]:
+    @staticmethod
+    def _collect(jobs: list[tuple[Matched, Any]]) -> tuple[list[dict[str, Any]], list[Path]]:
         """Wait for concurrent per-run calls; on failure say which runs changed and which not."""
         done: list[dict[str, Any]] = []
         paths: list[Path] = []
         failed: list[str] = []
+        unknown: list[str] = []
         first_error: Error | None = None
-        for name, job in jobs:
+        for row, job in jobs:
             try:
                 resource = job.result()
             except Error as error:
                 first_error = first_error or error
-                failed.append(name)
+                (unknown if _outcome_unknown(error) else failed).append(row.name)
                 continue
             if resource is not None:
                 done.append(resource)
-                paths.append(table.parse_name(name) or {})
+                paths.append(row.path)
         if first_error is not None:
             written = [str(r.get("name", "")) for r in done]
-            raise partial_failure(first_error, written, failed, len(jobs))
+            raise partial_failure(first_error, written, failed, len(jobs), unknown)
         return done, paths
 
     # -- DELETE ------------------------------------------------------------------------------
 
     def delete(self, tree: exp.Delete) -> Result | int:
         table, table_node = self._table(tree.this)
+        _refuse_clauses(tree, {"using": "DELETE ... USING"})
         target = self._target(table, table_node.alias_or_name, tree.args.get("where"))
         returning = tree.args.get("returning") is not None
-        if target.key is not None and not returning and target.etag is None:
+        if (target.key is not None and not returning and target.etag is None
+                and not _row_clauses(tree)):
             name = table.resource_name(target.key)
             return 1 if self._delete_one(name) else 0
-        _, rows = self._matching_rows(table_node, tree.args.get("where"), [], ())
-        selected = [str(row[0]) for row in rows]
-        before = [self.client.get(n) for n in selected] if returning else []
-        jobs = [(n, self.pool.submit(self._delete_one, n)) for n in selected]
-        deleted: list[str] = []
+        rows = self._matching_rows(table, table_node, tree, [], ())
+        # RETURNING shows the runs as they were: read them (concurrently) before deleting.
+        before = list(self.pool.map(self.client.get, [r.name for r in rows])) if returning \
+            else [None] * len(rows)
+        jobs = [(row, self.pool.submit(self._delete_one, row.name)) for row in rows]
+        deleted: list[tuple[Matched, dict[str, Any] | None]] = []
         failed: list[str] = []
+        unknown: list[str] = []
         first_error: Error | None = None
-        for name, job in jobs:
+        for (row, job), resource in zip(jobs, before, strict=True):
             try:
                 if job.result():
-                    deleted.append(name)
+                    deleted.append((row, resource))
             except Error as error:
                 first_error = first_error or error
-                failed.append(name)
+                (unknown if _outcome_unknown(error) else failed).append(row.name)
         if first_error is not None:
-            raise partial_failure(first_error, deleted, failed, len(jobs))
+            raise partial_failure(first_error, [row.name for row, _ in deleted], failed,
+                                  len(jobs), unknown)
         if returning:
-            kept = [r for r in before if r is not None and str(r.get("name")) in deleted]
-            paths = [table.parse_name(str(r["name"])) or {} for r in kept]
-            return self._returning(tree, table, kept, paths, len(deleted))
+            kept = [(row, r) for row, r in deleted if r is not None]
+            return self._returning(tree, table, [r for _, r in kept], [row.path for row, _ in kept],
+                                   len(deleted))
         return len(deleted)
 
     def _delete_one(self, name: str) -> bool:
@@ -485,6 +644,60 @@ class WriteExecutor:
         if self.wait_operations:
             self.client.wait_operation(operation)
         return True
+
+
+# Clauses of UPDATE and DELETE that choose rows: they go on the SELECT that finds them.
+_ROW_CLAUSES = ("with_", "order", "limit")
+
+
+def _row_clauses(tree: exp.Expression) -> bool:
+    return any(tree.args.get(key) is not None for key in _ROW_CLAUSES)
+
+
+def _refuse_clauses(tree: exp.Expression, clauses: dict[str, str]) -> None:
+    for key, what in clauses.items():
+        if tree.args.get(key):
+            raise NotSupportedError(
+                f"{what} is not supported: the API has no such write. Select the rows in the "
+                "WHERE clause instead."
+                if key not in {"alternative", "conflict"} else
+                f"{what} is not supported: the API creates a run or refuses it; check first "
+                "with SELECT, or catch IntegrityError."
+            )
+
+
+def _check_unique(table: Table, runs: list[NewRun]) -> None:
+    """Two rows with one ID or one displayName in one experiment: refused before any call."""
+    seen: dict[tuple[str, str, str], int] = {}
+    for index, run in enumerate(runs):
+        parent = table.resource_name(run.path, parent=True)
+        for what, value in ((table.id_column, run.path[table.id_column]),
+                            ("displayName", str(run.body.get("displayName", "")))):
+            earlier = seen.setdefault((what, parent, value), index)
+            if earlier != index:
+                raise IntegrityError(
+                    f"Rows {earlier + 1} and {index + 1} of the INSERT both have {what} "
+                    f"{value!r} in {parent}; it must be unique there. Nothing was written."
+                )
+
+
+def _refuse_system_label_literals(values: dict[str, exp.Expression]) -> None:
+    """A SET of labels that names a system label key (`json_set(labels, '$."aiplatform...`)."""
+    labels = values.get("labels")
+    if labels is None:
+        return
+    for node in labels.find_all(exp.Literal):
+        if node.is_string and SYSTEM_LABEL_PREFIX in str(node.this):
+            raise DataError(
+                f"SET labels names {node.this!r}: labels prefixed {SYSTEM_LABEL_PREFIX!r} are "
+                "reserved by Vertex AI and cannot be set or changed."
+            )
+
+
+def _camel(name: str) -> str:
+    """`display_name` -> `displayName` (gcloud writes field masks in snake_case)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
