@@ -11,12 +11,40 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from .exceptions import NotSupportedError, ProgrammingError
 
-DIALECT = "sqlite"  # the local evaluator, so its functions parse as they will run
+
+
+def _json_extract(args: list[exp.Expression]) -> exp.Expression:
+    if len(args) == 2:
+        return exp.JSONExtractScalar(this=args[0], expression=args[1])
+    return exp.Anonymous(this="JSON_EXTRACT", expressions=args)
+
+
+class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
+    """SQLite as the local evaluator runs it, the same under every sqlglot release.
+
+    sqlglot releases disagree on `json_extract(x, p)`: some turn it into `x -> p`, which SQLite
+    answers with JSON text ('"nlp"') rather than the value. Here it always means the value, and
+    is written back as `json_extract`.
+    """
+
+    class Parser(SQLite.Parser):  # type: ignore[misc]
+        FUNCTIONS = {**SQLite.Parser.FUNCTIONS, "JSON_EXTRACT": _json_extract}
+
+    class Generator(SQLite.Generator):  # type: ignore[misc]
+        TRANSFORMS = {
+            **SQLite.Generator.TRANSFORMS,
+            exp.JSONExtractScalar: lambda self, e: self.func("JSON_EXTRACT", e.this,
+                                                             e.expression),
+        }
+
+
+DIALECT = LocalSQLite  # the local evaluator's dialect, so functions parse as they will run
 
 
 def canonical_time(moment: datetime) -> str:
