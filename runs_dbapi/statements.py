@@ -18,7 +18,6 @@ from sqlglot.tokens import TokenType
 from .exceptions import NotSupportedError, ProgrammingError
 
 
-
 def _json_extract(args: list[exp.Expression]) -> exp.Expression:
     if len(args) == 2:
         return exp.JSONExtractScalar(this=args[0], expression=args[1])
