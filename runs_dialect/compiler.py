@@ -1,0 +1,80 @@
+"""SQL as the driver reads it: SQLite's syntax (its local evaluator), parameters as `?`.
+
+The driver parses statements with sqlglot's SQLite dialect and evaluates what the API does not
+answer in SQLite, so the SQLite compiler is the base; the changes are where the driver (not
+SQLite) reads the statement: RETURNING names plain columns, division is true division whatever
+the operands, and JSON values are read with `->` and `->>` (`labels ->> '$.team' = 'nlp'` is
+what the driver pushes down to the API as the filter `labels.team = "nlp"`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import (
+    SQLiteCompiler,
+    SQLiteIdentifierPreparer,
+    SQLiteTypeCompiler,
+)
+from sqlalchemy.sql import expression
+
+from .compat import SQLALCHEMY_2
+
+
+class RunsCompiler(SQLiteCompiler):
+    def visit_truediv_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        # 15 / 10 is 1.5 whatever the operand types (SQLite alone would say 1).
+        left = self.process(binary.left, **kw)
+        right = self.process(binary.right, **kw)
+        return f"{left} / ({right} + 0.0)"
+
+    def visit_floordiv_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        # FLOOR, not SQLite's truncation toward zero: -15 // 10 is -2.
+        left = self.process(binary.left, **kw)
+        right = self.process(binary.right, **kw)
+        floored = f"FLOOR({left} / ({right} + 0.0))"
+        if binary.type._type_affinity is sqltypes.Integer:
+            return f"CAST({floored} AS INTEGER)"
+        return floored
+
+    def visit_json_getitem_op_binary(self, binary: Any, operator: Any,
+                                     _cast_applied: bool = False, **kw: Any) -> str:
+        return self._json_extract(binary, **kw)
+
+    def visit_json_path_getitem_op_binary(self, binary: Any, operator: Any,
+                                          _cast_applied: bool = False, **kw: Any) -> str:
+        return self._json_extract(binary, **kw)
+
+    def _json_extract(self, binary: Any, **kw: Any) -> str:
+        """`labels['team']` as JSON is `labels -> '$.team'` (JSON text); as a scalar
+        (`.as_string()`, ...) it is `labels ->> '$.team'`, which the driver pushes down."""
+        left = self.process(binary.left, **kw)
+        path = self.process(binary.right, **kw)
+        operator = "->" if binary.type._type_affinity is sqltypes.JSON else "->>"
+        return f"({left} {operator} {path})"
+
+    def returning_clause(self, stmt: Any, returning_cols: Any, **kw: Any) -> str:
+        """RETURNING plain column names: the driver evaluates them over the written runs."""
+        if SQLALCHEMY_2:
+            kw["include_table"] = False
+            return str(cast(Any, super()).returning_clause(stmt, returning_cols, **kw))
+        # SQLAlchemy 1.4: its SQLite compiler has no RETURNING; render it as its PostgreSQL
+        # compiler does, with plain column names.
+        compiler: Any = self
+        columns = [
+            compiler._label_select_column(
+                None, column, True, False, {"include_table": False},
+                fallback_label_name=column._non_anon_label,
+            )
+            for column in cast(Any, expression)._select_iterables(returning_cols)
+        ]
+        return "RETURNING " + ", ".join(columns)
+
+
+class RunsTypeCompiler(SQLiteTypeCompiler):
+    """Type names as SQLite (and so the driver's CAST) reads them."""
+
+
+class RunsIdentifierPreparer(SQLiteIdentifierPreparer):
+    """Quotes SQLite's reserved words and any name that is not all lower case (`"createTime"`)."""

@@ -1,0 +1,296 @@
+"""Apache Superset over runs://, headless: the check `tox -e superset` runs.
+
+Superset (6.1.0, in its own virtual environment) is configured against a SQLite metadata
+database in WORKDIR, migrated and initialised; then, through its REST API and Flask's test
+client, as an admin: test a runs:// connection to a demo emulator, add the database, list its
+schemas and tables, create a dataset from runs, run a SQL Lab query, and query a chart grouped
+by a daily time grain. Exits non-zero, saying what is wrong, on any failure.
+
+    python tests/superset_check.py WORKDIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ADMIN, PASSWORD = "admin", "runs-check-password"
+
+
+def write_config(workdir: Path) -> Path:
+    path = Path(os.environ.get("SUPERSET_CONFIG_PATH") or workdir / "superset_config.py")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(f"""
+        SECRET_KEY = "runs-dialect-superset-check-not-a-secret"
+        SQLALCHEMY_DATABASE_URI = "sqlite:///{workdir / 'superset.db'}"
+        WTF_CSRF_ENABLED = False
+        TALISMAN_ENABLED = False
+        RATELIMIT_ENABLED = False
+        AUTH_RATE_LIMITED = False
+        FEATURE_FLAGS = {{}}
+        CACHE_CONFIG = {{"CACHE_TYPE": "NullCache"}}
+        DATA_CACHE_CONFIG = {{"CACHE_TYPE": "NullCache"}}
+        THUMBNAIL_SELENIUM_USER = None
+    """), encoding="utf-8")
+    os.environ["SUPERSET_CONFIG_PATH"] = str(path)
+    return path
+
+
+class Client:
+    """Superset's REST API through Flask's test client, with a JWT of the admin."""
+
+    def __init__(self, app: Any) -> None:
+        self.http = app.test_client()
+        login = self.http.post("/api/v1/security/login", json={
+            "username": ADMIN, "password": PASSWORD, "provider": "db", "refresh": False})
+        assert login.status_code == 200, login.get_data(as_text=True)
+        self.headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+
+    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        response = self.http.open(path, method=method, headers=self.headers, **kwargs)
+        body = response.get_data(as_text=True)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {body}"
+        return json.loads(body)
+
+
+def step(title: str) -> None:
+    print(f"--- {title}", flush=True)
+
+
+def check(app: Any, url: str) -> None:
+    client = Client(app)
+
+    step("engine spec")
+    from superset.db_engine_specs import get_engine_spec
+
+    from runs_dialect.superset import RunsEngineSpec
+
+    with app.app_context():
+        assert get_engine_spec("runs") is RunsEngineSpec
+        assert get_engine_spec("runs", "rest") is RunsEngineSpec
+
+    step("test the connection")
+    answer = client.call("POST", "/api/v1/database/test_connection/",
+                         json={"database_name": "runs", "sqlalchemy_uri": url})
+    assert answer["message"] == "OK", answer
+    refused = client.call("POST", "/api/v1/database/test_connection/", expect=422,
+                          json={"database_name": "runs",
+                                "sqlalchemy_uri": "runs://p/l?emulator=memory"})
+    assert "Forbidden query parameter(s): {'emulator'}" in json.dumps(refused), refused
+
+    step("add the database")
+    created = client.call("POST", "/api/v1/database/", expect=201, json={
+        "database_name": "TensorBoard runs", "sqlalchemy_uri": url, "expose_in_sqllab": True})
+    database_id = created["id"]
+    listed = client.call("GET", f"/api/v1/database/{database_id}")
+    assert listed["result"]["backend"] == "runs", listed
+
+    step("schemas and tables")
+    schemas = client.call("GET", f"/api/v1/database/{database_id}/schemas/")["result"]
+    assert schemas == ["aiplatform"], schemas
+    tables = client.call("GET", f"/api/v1/database/{database_id}/tables/"
+                         "?q=(force:!t,schema_name:aiplatform)")
+    names = sorted(t["value"] for t in tables["result"])
+    assert names == ["experiments", "runs", "tensorboards"], tables
+    metadata = client.call("GET", f"/api/v1/database/{database_id}/table_metadata/"
+                           "?name=runs&schema=aiplatform")
+    columns = {c["column_name"] if "column_name" in c else c["name"]: c
+               for c in metadata["columns"]}
+    assert {"createTime", "labels", "runsId", "displayName"} <= set(columns), metadata
+    print("runs columns:", sorted(columns))
+
+    step("dataset from runs")
+    dataset = client.call("POST", "/api/v1/dataset/", expect=201, json={
+        "database": database_id, "schema": "aiplatform", "table_name": "runs"})
+    dataset_id = dataset["id"]
+    detail = client.call("GET", f"/api/v1/dataset/{dataset_id}")["result"]
+    by_name = {c["column_name"]: c for c in detail["columns"]}
+    assert by_name["createTime"]["is_dttm"] and by_name["updateTime"]["is_dttm"], by_name
+    assert not by_name["displayName"]["is_dttm"]
+    print("dataset columns:", {n: c["type"] for n, c in by_name.items()})
+
+    step("SQL Lab query")
+    def sql_lab(sql: str, limit: int = 1000) -> list[dict[str, Any]]:
+        # queryLimit is SQL Lab's row limit; Superset writes it into the SQL (LIMIT n + 1).
+        result = client.call("POST", "/api/v1/sqllab/execute/", json={
+            "database_id": database_id, "schema": "aiplatform", "runAsync": False, "sql": sql,
+            "queryLimit": limit})
+        assert result["status"] == "success", result
+        print("SQL Lab:", " ".join(result["query"]["executedSql"].split()), "->", result["data"])
+        rows: list[dict[str, Any]] = result["data"]
+        return rows
+
+    rows = sql_lab("SELECT experimentsId, count(*) AS runs, "
+                   "sum(labels ->> '$.status' = 'failed') AS failed FROM runs "
+                   "GROUP BY experimentsId ORDER BY experimentsId")
+    assert [r["experimentsId"] for r in rows] == sorted(
+        ["bert-glue", "ppo-atari", "resnet-sweep", "t5-summarize", "vit-finetune",
+         "wavenet-tts"]), rows
+    assert all(r["runs"] == 60 and 0 < r["failed"] < 60 for r in rows), rows
+    first = sql_lab("SELECT runsId, createTime FROM runs WHERE experimentsId = 'bert-glue' "
+                    "ORDER BY runsId", limit=3)
+    assert [r["runsId"] for r in first] == ["bert-glue-0001", "bert-glue-0002",
+                                            "bert-glue-0003"], first
+
+    step("SQL Lab query with json_extract (a known driver issue under Superset's sqlglot)")
+    failed = sql_lab("SELECT count(*) AS failed FROM runs "
+                     "WHERE json_extract(labels, '$.status') = 'failed'")[0]["failed"]
+    expected = sum(r["failed"] for r in rows)
+    if failed == expected:
+        print("XPASS: json_extract gives the right answer now")
+    else:
+        # Reported to the driver's owners: sqlglot < 29 (Superset 6.1.0 pins sqlglot<29)
+        # regenerates SQLite's json_extract(x, p) as x -> p, which yields JSON text ('"failed"').
+        print(f"XFAIL (known driver issue): json_extract counted {failed}, not {expected}")
+
+    step("chart query grouped by day")
+    now = datetime.now(timezone.utc)
+    today = now.strftime("%Y-%m-%d")
+    for grain, expression in (("P1D", "start of day"), ("P1M", "start of month")):
+        chart = client.call("POST", "/api/v1/chart/data", json={
+            "datasource": {"id": dataset_id, "type": "table"},
+            "force": True,
+            "queries": [{
+                "columns": [{"columnType": "BASE_AXIS", "expressionType": "SQL",
+                             "sqlExpression": "createTime", "label": "createTime",
+                             "timeGrain": grain}],
+                "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
+                             "label": "runs"}],
+                "filters": [{"col": "createTime", "op": "TEMPORAL_RANGE",
+                             "val": "No filter"}],
+                "orderby": [[{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
+                              "label": "runs"}, False]],
+                "row_limit": 1000,
+            }],
+            "result_format": "json",
+            "result_type": "full",
+        })
+        query = chart["result"][0]
+        assert query["status"] == "success", query
+        assert expression in query["query"], query["query"]
+        data = query["data"]
+        assert sum(r["runs"] for r in data) == 360, data
+        buckets = [datetime.fromtimestamp(r["createTime"] / 1000, timezone.utc) for r in data]
+        assert all(b.hour == b.minute == b.second == 0 for b in buckets), buckets
+        if grain == "P1D":
+            assert today in {b.strftime("%Y-%m-%d") for b in buckets}, buckets
+        else:
+            assert all(b.day == 1 for b in buckets), buckets
+        print(f"chart ({grain}):", [(b.isoformat(), r["runs"]) for b, r in
+                                    zip(buckets, data, strict=True)])
+        print(query["query"])
+
+    step("every time grain of the engine spec")
+    with app.app_context():
+        grains = [g for g in RunsEngineSpec.get_time_grain_expressions() if g]
+    for grain in grains:
+        chart = client.call("POST", "/api/v1/chart/data", json={
+            "datasource": {"id": dataset_id, "type": "table"},
+            "force": True,
+            "queries": [{
+                "columns": [{"columnType": "BASE_AXIS", "expressionType": "SQL",
+                             "sqlExpression": "createTime", "label": "createTime",
+                             "timeGrain": grain}],
+                "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
+                             "label": "runs"}],
+                "row_limit": 1000,
+            }],
+            "result_format": "json",
+            "result_type": "full",
+        })
+        query = chart["result"][0]
+        assert query["status"] == "success", (grain, query)
+        assert sum(r["runs"] for r in query["data"]) == 360, (grain, query)
+        buckets = [datetime.fromtimestamp(r["createTime"] / 1000, timezone.utc)
+                   for r in query["data"]]
+        # Within a year before the runs (a week after, for the week-ending grains).
+        assert all(now - timedelta(days=366) < b <= now + timedelta(days=7)
+                   for b in buckets), (grain, buckets)
+        print(f"grain {grain}:", [b.isoformat() for b in buckets])
+
+    step("chart with a time range filter")
+    chart = client.call("POST", "/api/v1/chart/data", json={
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": True,
+        "queries": [{
+            "columns": [{"columnType": "BASE_AXIS", "expressionType": "SQL",
+                         "sqlExpression": "createTime", "label": "createTime",
+                         "timeGrain": "P1D"}],
+            "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
+                         "label": "runs"}],
+            "filters": [{"col": "createTime", "op": "TEMPORAL_RANGE",
+                         "val": "2000-01-01 : 2001-01-01"}],
+            "row_limit": 1000,
+        }],
+        "result_format": "json",
+        "result_type": "full",
+    })
+    assert chart["result"][0]["status"] == "success", chart
+    assert chart["result"][0]["data"] == [], chart["result"][0]
+    print(chart["result"][0]["query"])
+    around = (f"{(now - timedelta(days=1)).strftime('%Y-%m-%d')} : "
+              f"{(now + timedelta(days=1)).strftime('%Y-%m-%d')}")
+    chart = client.call("POST", "/api/v1/chart/data", json={
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": True,
+        "queries": [{
+            "columns": [{"columnType": "BASE_AXIS", "expressionType": "SQL",
+                         "sqlExpression": "createTime", "label": "createTime",
+                         "timeGrain": "P1D"}],
+            "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
+                         "label": "runs"}],
+            "filters": [{"col": "createTime", "op": "TEMPORAL_RANGE", "val": around},
+                        {"col": "experimentsId", "op": "IN", "val": ["bert-glue", "ppo-atari"]}],
+            "row_limit": 1000,
+        }],
+        "result_format": "json",
+        "result_type": "full",
+    })
+    query = chart["result"][0]
+    assert query["status"] == "success", chart
+    assert sum(r["runs"] for r in query["data"]) == 120, query
+    print(query["query"])
+
+
+def main() -> None:
+    workdir = Path(sys.argv[1] if len(sys.argv) > 1 else "superset-check").resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "superset.db").unlink(missing_ok=True)
+    write_config(workdir)
+
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+    from superset.app import create_app
+
+    from runs_dbapi.emulator import Emulator
+    from runs_dialect import build_url
+
+    app = create_app()
+    with app.app_context():
+        step("metadata database: migrate and initialise")
+        upgrade()
+        from superset import appbuilder, security_manager
+
+        appbuilder.add_permissions(update_perms=True)
+        security_manager.sync_role_definitions()
+        security_manager.add_user(ADMIN, "Run", "Checker", "admin@example.com",
+                                  security_manager.find_role("Admin"), password=PASSWORD)
+
+    with Emulator(demo=True) as emulator:
+        base = build_url("demo-project", "us-central1", endpoint=emulator.url, anonymous=True)
+        with create_engine(base).connect() as connection:
+            tensorboard = str(connection.execute(
+                text("SELECT tensorboardsId FROM tensorboards")).scalar())
+        url = build_url("demo-project", "us-central1", tensorboard, endpoint=emulator.url,
+                        anonymous=True).render_as_string(hide_password=False)
+        check(app, url)  # each test-client request brings its own app context
+    print("superset check: passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""pandas over runs://: read_sql, read_sql_query with parameters, read_sql_table, to_sql.
+
+to_sql goes through the driver's executemany: one runs.batchCreate per 1000 rows, counted by
+the emulator. pandas 3's if_exists="delete_rows" deletes the experiment's runs first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+from dialect_helpers import Demo
+from sqlalchemy import JSON
+
+pd = pytest.importorskip("pandas")
+
+PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    demo = Demo()
+    yield demo
+    demo.stop()
+
+
+def test_read_sql(demo: Demo) -> None:
+    frame = pd.read_sql("SELECT * FROM runs ORDER BY runsId", demo.engine("bert-glue"))
+    assert frame.shape == (60, 12)
+    assert list(frame.columns[:3]) == ["name", "createTime", "description"]
+    assert str(frame["createTime"].dtype).startswith("datetime64") and \
+        str(frame["createTime"].dt.tz) == "UTC"
+    assert frame["runsId"].iloc[0] == "bert-glue-0001"
+    assert frame["labels"].iloc[0]["team"] == "nlp"
+
+
+def test_read_sql_query_with_parameters(demo: Demo) -> None:
+    engine = demo.engine("bert-glue")
+    frame = pd.read_sql_query(
+        "SELECT runsId, displayName FROM runs WHERE runsId IN (?, ?) ORDER BY runsId",
+        engine, params=("bert-glue-0003", "bert-glue-0007"))
+    assert frame["runsId"].tolist() == ["bert-glue-0003", "bert-glue-0007"]
+    from sqlalchemy import text
+
+    frame = pd.read_sql_query(
+        text("SELECT count(*) AS n FROM runs WHERE json_extract(labels, '$.status') = :status"),
+        engine, params={"status": "failed"})
+    assert 0 < int(frame["n"].iloc[0]) < 60
+
+
+def test_read_sql_table(demo: Demo) -> None:
+    frame = pd.read_sql_table("runs", demo.engine("bert-glue"))
+    assert frame.shape == (60, 12)
+    assert str(frame["updateTime"].dtype).startswith("datetime64")
+    experiments = pd.read_sql_table("experiments", demo.engine("bert-glue"),
+                                    columns=["experimentsId", "description"])
+    assert "bert-glue" in experiments["experimentsId"].tolist()
+
+
+@pytest.mark.parametrize("count", [1, 999, 2500])
+def test_to_sql_appends_in_batches_of_1000(demo: Demo, count: int) -> None:
+    experiment = demo.new_experiment("pandas")
+    engine = demo.engine(experiment)
+    frame = pd.DataFrame({
+        "displayName": [f"trial {i}" for i in range(count)],
+        "runsId": [f"trial-{i}" for i in range(count)],
+        "description": "from pandas",
+        "labels": [{"i": str(i)} for i in range(count)],
+    })
+    demo.emulator.reset_stats()
+    written = frame.to_sql("runs", engine, if_exists="append", index=False,
+                           dtype={"labels": JSON()})
+    calls = demo.emulator.stats()["calls"]
+    assert written == count
+    if count == 1:
+        assert calls.get("runs.create", 0) + calls.get("runs.batchCreate", 0) == 1
+    else:
+        assert calls.get("runs.batchCreate") == math.ceil(count / 1000)
+        assert "runs.create" not in calls
+    back = pd.read_sql("SELECT runsId, labels FROM runs ORDER BY createTime, runsId", engine)
+    assert len(back) == count
+    assert sorted(back["runsId"]) == sorted(frame["runsId"])
+    assert {r["i"] for r in back["labels"]} == {str(i) for i in range(count)}
+
+
+def test_to_sql_refuses_to_replace_or_fail_silently(demo: Demo) -> None:
+    frame = pd.DataFrame({"displayName": ["x"]})
+    with pytest.raises(ValueError, match="already exists"):
+        frame.to_sql("runs", demo.engine(demo.new_experiment("fail")), index=False)
+
+
+@pytest.mark.skipif(not PANDAS_3, reason="if_exists='delete_rows' is pandas 3's")
+def test_to_sql_delete_rows_replaces_the_experiments_runs(demo: Demo) -> None:
+    experiment = demo.new_experiment("delete-rows")
+    engine = demo.engine(experiment)
+    pd.DataFrame({"displayName": ["old-a", "old-b"]}).to_sql("runs", engine, if_exists="append",
+                                                             index=False)
+    demo.emulator.reset_stats()
+    written = pd.DataFrame({"displayName": [f"new-{i}" for i in range(3)]}).to_sql(
+        "runs", engine, if_exists="delete_rows", index=False)
+    assert written == 3
+    assert demo.calls("runs.delete") == 2 and demo.calls("runs.batchCreate") == 1
+    names = pd.read_sql("SELECT displayName FROM runs", engine)["displayName"].tolist()
+    assert sorted(names) == ["new-0", "new-1", "new-2"]
+    # Other experiments are untouched.
+    assert len(pd.read_sql("SELECT runsId FROM runs", demo.engine("bert-glue"))) == 60
