@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from .catalog import BOOLEAN, INTEGER, JSON, TIMESTAMP, Column
+from .catalog import BOOLEAN, INTEGER, JSON, STRING, TIMESTAMP, Column
 from .exceptions import DataError, OperationalError, ProgrammingError
 
 Row = tuple[Any, ...]
@@ -31,6 +31,12 @@ def api_time_to_local(text: str | None) -> str | None:
 def local_to_datetime(text: Any) -> Any:
     if not isinstance(text, str):
         return text
+    if len(text) == 26 and text[10] == " " and text[19] == ".":
+        # The form api_time_to_local writes: one C call instead of two (same value).
+        try:
+            return datetime.fromisoformat(text + "+00:00")
+        except ValueError:
+            pass
     try:
         return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
     except ValueError:
@@ -46,6 +52,12 @@ def local_to_json(text: Any) -> Any:
         return text
 
 
+# json.dumps(value, separators=(",", ":"), ensure_ascii=False), without an encoder per call.
+_json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+_EMPTY_STRING_FIELDS = ("description", "displayName", "etag")
+
+
 def row_from_resource(columns: Sequence[Column], resource: dict[str, Any],
                       path: dict[str, str]) -> Row:
     """One API resource (proto3 JSON) as a row in the columns' order."""
@@ -58,9 +70,8 @@ def row_from_resource(columns: Sequence[Column], resource: dict[str, Any],
         if column.type == TIMESTAMP:
             value = api_time_to_local(value)
         elif column.type == JSON:
-            value = json.dumps(value if value is not None else {}, separators=(",", ":"),
-                               ensure_ascii=False)
-        elif value is None and column.api_field in ("description", "displayName", "etag"):
+            value = _json_text(value if value is not None else {})
+        elif value is None and column.api_field in _EMPTY_STRING_FIELDS:
             value = ""  # proto3 omits empty strings: they are empty, not unknown
         elif column.type == INTEGER and value is not None:
             value = int(value)
@@ -68,6 +79,144 @@ def row_from_resource(columns: Sequence[Column], resource: dict[str, Any],
             value = bool(value)
         values.append(value)
     return tuple(values)
+
+
+Reader = Callable[[dict[str, Any], Mapping[str, str]], Any]
+
+
+def column_reader(column: Column, id_column: str | None = None) -> Reader:
+    """`(resource, path) -> value`: the value `row_from_resource` puts in this column.
+
+    The table's own ID column (`id_column`) is taken from `path` if there (a get), else from the
+    resource's name (a list, where `path` is the parent's).
+    """
+    name = column.name
+    if column.path_parameter:
+        if name == id_column:
+            return lambda r, p: p[name] if name in p else str(r.get("name", "")).rsplit("/", 1)[-1]
+        return lambda r, p: p.get(name)
+    key = column.api_field or name
+    if column.type == TIMESTAMP:
+        return lambda r, p: api_time_to_local(r.get(key))
+    if column.type == JSON:
+        return lambda r, p: _json_text(v if (v := r.get(key)) is not None else {})
+    empty = "" if column.api_field in _EMPTY_STRING_FIELDS else None
+    kind = column.type
+
+    def read(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
+        value = resource.get(key)
+        if value is None:
+            return False if kind == BOOLEAN and empty is None else empty
+        if kind == INTEGER:
+            return int(value)
+        if kind == BOOLEAN:
+            return bool(value)
+        return value
+    return read
+
+
+PageMaker = Callable[[list[dict[str, Any]], Mapping[str, str]], list[Row]]
+
+
+def _page_maker(readers: Sequence[Reader | None], constant: Sequence[bool]) -> PageMaker:
+    """Rows of a page: `readers` per column (None: NULL), those marked constant read once."""
+
+    def make(resources: list[dict[str, Any]], path: Mapping[str, str]) -> list[Row]:
+        template = [(None, read({}, path)) if fixed and read is not None else (read, None)
+                    for read, fixed in zip(readers, constant, strict=True)]
+        return [tuple([read(resource, path) if read is not None else value
+                       for read, value in template]) for resource in resources]
+    return make
+
+
+def _constant(column: Column, id_column: str | None) -> bool:
+    """Whether a column's value is the same for a whole page (a parent's path parameter)."""
+    return column.path_parameter and column.name != id_column
+
+
+def row_maker(columns: Sequence[Column], id_column: str | None,
+              needed: Collection[str] | None = None) -> PageMaker:
+    """`row_from_resource` for every resource of a page (`path`: the parent's, or a get's full
+    path), compiled once per table reference.
+
+    Only the `needed` columns (lower-case names; None means all) are filled; the others are
+    NULL, for SQL that never reads them.
+    """
+    readers = [column_reader(c, id_column) if needed is None or c.name.lower() in needed
+               else None for c in columns]
+    return _page_maker(readers, [_constant(c, id_column) for c in columns])
+
+
+class Unsafe(Exception):
+    """A value SQLite would store differently than given (or refuse): take the SQLite path."""
+
+
+_INT64 = (-(2 ** 63), 2 ** 63)
+
+
+def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader:
+    """`(resource, path) -> value` equal to what SQLite gives back for this column's value of
+    `row_from_resource`, passed through `restore` (`restorer(type)`), without SQLite.
+
+    Raises `Unsafe` where SQLite's type affinity would change the value (a number in a TEXT
+    column, text in an INTEGER one, an integer beyond 64 bits): the caller then takes the
+    SQLite path. A JSON column read back as JSON is the parsed value itself, not a copy (the
+    value `json.loads(json.dumps(v))` equals).
+    """
+    key = column.api_field or column.name
+    if column.type == JSON and restore is local_to_json and not column.path_parameter:
+        return lambda r, p: v if (v := r.get(key)) is not None else {}
+    read = column_reader(column, id_column)
+    integer = _sqlite_type(column.type) == "INTEGER"
+
+    def final(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
+        value = read(resource, path)
+        if value is None:
+            return None
+        kind = type(value)
+        if integer:
+            if kind is bool:
+                value = int(value)
+            elif kind is not int or not _INT64[0] <= value < _INT64[1]:
+                raise Unsafe
+        elif kind is not str:
+            raise Unsafe
+        return restore(value) if restore is not None else value
+
+    if column.path_parameter:
+        return final
+    if column.type == TIMESTAMP and restore is local_to_datetime:
+        def timestamp(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
+            value = resource.get(key)
+            # `2024-02-16T23:56:54.194318Z`, as the API writes them: in one C call.
+            if (type(value) is str and len(value) == 27 and value[26] == "Z"
+                    and value[19] == "." and value[10] == "T"):
+                try:
+                    return datetime.fromisoformat(value[:26] + "+00:00")
+                except ValueError:
+                    pass
+            return final(resource, path)
+        return timestamp
+    if column.type == STRING and restore is None:
+        empty = "" if column.api_field in _EMPTY_STRING_FIELDS else None
+
+        def text(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
+            value = resource.get(key)
+            if type(value) is str:
+                return value
+            if value is None:
+                return empty
+            raise Unsafe
+        return text
+    return final
+
+
+def direct_maker(columns: Sequence[Column], id_column: str | None,
+                 restores: Sequence[Any]) -> PageMaker:
+    """Rows of a page as SQLite and `restore` would give back `row_from_resource`'s, for a
+    projection of these columns (see `direct_reader`); raises `Unsafe` when it cannot."""
+    readers = [direct_reader(c, id_column, r) for c, r in zip(columns, restores, strict=True)]
+    return _page_maker(readers, [_constant(c, id_column) for c in columns])
 
 
 class LocalDatabase:
@@ -83,16 +232,20 @@ class LocalDatabase:
         spec = ", ".join(f'"{c.name}" {_sqlite_type(c.type)}' for c in columns)
         self.db.execute(f'CREATE TABLE "{name}" ({spec})')
 
-    def insert(self, name: str, width: int, rows: Iterable[Row]) -> None:
+    def insert(self, name: str, width: int, rows: Iterable[Row],
+               columns: Sequence[str] | None = None) -> None:
+        """Rows of `width` values, for all columns or for `columns` (the others stay NULL)."""
         marks = ", ".join("?" * width)
-        self.db.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)
+        names = "" if columns is None else " (" + ", ".join(f'"{c}"' for c in columns) + ")"
+        self.db.executemany(f'INSERT INTO "{name}"{names} VALUES ({marks})', rows)
 
     def clear(self, name: str) -> None:
         self.db.execute(f'DELETE FROM "{name}"')
 
-    def query(self, sql: str) -> sqlite3.Cursor:
+    def query(self, sql: str, *, prepare_only: bool = False) -> sqlite3.Cursor:
+        """Run `sql`; with `prepare_only`, only compile it (EXPLAIN), to report its mistakes."""
         try:
-            return self.db.execute(sql)
+            return self.db.execute(f"EXPLAIN {sql}" if prepare_only else sql)
         except sqlite3.OperationalError as error:
             raise ProgrammingError(f"{error} (in the locally evaluated SQL: {sql})") from None
         except sqlite3.DataError as error:

@@ -76,17 +76,36 @@ def _int_literal(node: exp.Expression | None) -> int | None:
     return None
 
 
-def _is_row_wise(select: exp.Select) -> bool:
-    """True when each output row depends on one input row only (so pages can stream)."""
+def _is_row_wise(select: exp.Select, outermost: bool = True) -> bool:
+    """True when each output row depends on one input row only (so pages can stream).
+
+    A FROM subquery (Superset's `SELECT ... FROM (SELECT ...) AS virtual_table`) must be row-wise
+    too, and must not order or cut its rows: it would do so per page.
+    """
     if select.args.get("joins") or select.args.get("group") or select.args.get("having"):
         return False
     if select.args.get("distinct") or select.args.get("with"):
+        return False
+    if not outermost and any(select.args.get(k) for k in ("order", "limit", "offset")):
         return False
     for projection in select.expressions:
         if projection.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Select):
             return False
     where = select.args.get("where")
-    return not (where and where.find(exp.Subquery, exp.Select, exp.Exists))
+    if where and where.find(exp.Subquery, exp.Select, exp.Exists):
+        return False
+    source = select.args.get("from_")
+    if source is not None and not isinstance(source.this, exp.Table):
+        inner = source.this.this if isinstance(source.this, exp.Subquery) else None
+        return isinstance(inner, exp.Select) and _is_row_wise(inner, outermost=False)
+    return True
+
+
+def _single_source(scan: Scan) -> bool:
+    """True when the scan reads one listing (or one get): its pages come in the API's order."""
+    if any(len(scan.pushed.path.get(name) or ()) != 1 for name in scan.table.parent_path):
+        return False
+    return scan.keys is None or len(scan.keys) <= 1
 
 
 def _table_parts(table: exp.Table) -> list[str]:
@@ -129,12 +148,14 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
     if isinstance(local, exp.Select) and len(scans) == 1 and _is_row_wise(local):
         scan = scans[0]
         order = local.args.get("order")
-        stream = order is None or scan.order_by is not None
+        # The API sorts by the SQL ORDER BY (not by an `orderBy = '...'` list parameter).
+        sql_order = scan.order_by is not None and "orderBy" not in scan.pushed.parameters
+        stream = order is None or (sql_order and _single_source(scan))
+        limit = _int_literal(local.args.get("limit"))
+        offset = _int_literal(local.args.get("offset")) or 0
+        has_limit = local.args.get("limit") is not None
+        has_offset = local.args.get("offset") is not None
         if stream:
-            limit = _int_literal(local.args.get("limit"))
-            offset = _int_literal(local.args.get("offset")) or 0
-            has_limit = local.args.get("limit") is not None
-            has_offset = local.args.get("offset") is not None
             if (has_limit and limit is None) or (has_offset and not offset):
                 stream = offset == 0 and not has_offset and not has_limit
             if stream:
@@ -146,6 +167,14 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
                     "pageSize"
                 ):
                     scan.limit = limit + offset
+        elif (order is not None and sql_order and limit is not None and scan.pushed.exact
+              and not (has_offset and _int_literal(local.args.get("offset")) is None)
+              and not scan.pushed.parameters.get("pageSize")):
+            # Several listings in the SQL order: the first LIMIT + OFFSET rows of each suffice;
+            # they are merged, ordered and cut locally.
+            scan.limit = limit + offset
+        if not stream:
+            limit, offset = None, 0
     return QueryPlan(scans=scans, sql=local.sql(dialect=DIALECT), stream=stream, limit=limit,
                      offset=offset, types=_output_types(local, scans))
 
@@ -188,11 +217,25 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
     if select is not None and select is root and sources == 1 and not page_mode:
         order = select.args.get("order")
         if order is not None and scan.order_by is None:
-            terms = [translator.order_term(o) for o in order.expressions]
+            # SQLite reads `ORDER BY x` as the output column aliased x, if there is one.
+            aliases = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)
+                       and not (isinstance(p.this, exp.Column)
+                                and p.this.name.lower() == p.alias.lower())}
+            terms = [None if isinstance(o.this, exp.Column) and not o.this.table
+                     and o.this.name.lower() in aliases else translator.order_term(o)
+                     for o in order.expressions]
             if all(terms):
                 scan.order_by = ", ".join(t for t in terms if t)
     mask = pushed.parameters.get("readMask")
     scan.read_mask = [m.strip() for m in mask.split(",")] if mask else None
+    if not node.alias and (node.args.get("db") or node.args.get("catalog")):
+        # `aiplatform.runs."runsId"` names the column through the schema; locally the table is
+        # `_tN_runs AS runs`, so the reference becomes `runs."runsId"`.
+        for column in root.find_all(exp.Column):
+            if column.table.lower() == alias.lower() and (column.args.get("db")
+                                                          or column.args.get("catalog")):
+                column.set("db", None)
+                column.set("catalog", None)
     node.replace(exp.Table(this=exp.to_identifier(scan.local_name),
                            alias=exp.TableAlias(this=exp.to_identifier(alias))))
     return scan

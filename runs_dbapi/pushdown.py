@@ -1,8 +1,9 @@
 """Translate SQL predicates on one table into the API's request: URL path, AIP-160 filter, order.
 
-A translation must never drop a row the SQL predicate keeps: rows where the SQL predicate is TRUE
-(or FALSE, for use under NOT) get the same answer from the API filter; rows where it is NULL may
-differ, which the local re-check absorbs. Whatever cannot be translated simply stays local.
+A translation must never drop a row the SQL predicate keeps. The ones made here keep no other row
+either (a missing label key, NULL in SQL, matches neither a comparison nor its negation), which is
+what lets a LIMIT go to the API; the SQL is re-checked locally all the same. Whatever cannot be
+translated simply stays local.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _COMPARISONS: dict[type[exp.Expression], str] = {
     exp.EQ: "=", exp.NEQ: "!=", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">=",
 }
 _MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_NEGATED = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 
 def aip160_quote(value: str) -> str:
@@ -45,6 +47,21 @@ def rfc3339(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _compare_text(left: str, op: str, right: str) -> bool:
+    """AIP-160's comparison of two strings without wildcards (lexical ordering)."""
+    return {"=": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
+            ">": left > right, ">=": left >= right}[op]
+
+
+def _combine(parts: list[tuple[str, bool] | None], word: str) -> tuple[str, bool] | None:
+    if not parts or any(p is None for p in parts):
+        return None
+    terms = [p for p in parts if p is not None]
+    if len(terms) == 1:
+        return terms[0]
+    return f" {word} ".join(f"({text})" for text, _ in terms), all(e for _, e in terms)
+
+
 @dataclass
 class Pushed:
     """What the API is asked for one table reference."""
@@ -52,7 +69,9 @@ class Pushed:
     path: dict[str, list[str]] = field(default_factory=dict)  # path column -> allowed values
     filters: list[str] = field(default_factory=list)  # AIP-160 terms, ANDed
     parameters: dict[str, str] = field(default_factory=dict)  # the seed's list parameters
-    exact: bool = True  # every conjunct was pushed (so LIMIT may go to the API as well)
+    # Every conjunct was pushed, each matching exactly the rows SQL keeps (so that LIMIT may go
+    # to the API as well).
+    exact: bool = True
 
     def filter_text(self) -> str | None:
         terms = list(self.filters)
@@ -61,8 +80,7 @@ class Pushed:
             terms.insert(0, f"({raw})" if terms else raw)
         if not terms:
             return None
-        return " AND ".join(terms if len(terms) == 1 else [t if t.startswith("(") else f"({t})"
-                                                             for t in terms])
+        return " AND ".join(terms if len(terms) == 1 else [f"({t})" for t in terms])
 
 
 class Translator:
@@ -130,9 +148,10 @@ class Translator:
             ):
                 self._restrict_path(pushed, column.name, values)
                 return True
-        term = self.filter_term(node)
-        if term is not None:
-            pushed.filters.append(term)
+        translated = self.translate(node)
+        if translated is not None:
+            pushed.filters.append(translated[0])
+            pushed.exact = pushed.exact and translated[1]
             return True
         return False
 
@@ -154,53 +173,69 @@ class Translator:
     # -- AIP-160 terms -----------------------------------------------------------------------
 
     def filter_term(self, node: exp.Expression) -> str | None:
-        """The AIP-160 form of a predicate, or None when it cannot be expressed exactly."""
+        """The AIP-160 form of a predicate, or None when it cannot be expressed."""
+        translated = self.translate(node)
+        return translated[0] if translated else None
+
+    def translate(self, node: exp.Expression, negated: bool = False) -> tuple[str, bool] | None:
+        """An AIP-160 filter for the rows where `node` is TRUE (FALSE when `negated`).
+
+        The filter never drops such a row; the flag tells whether it also keeps no other row
+        (rows where the SQL predicate is NULL, e.g. for a missing label key, are kept out too).
+        NOT is pushed down to the comparisons (SQL's three-valued logic: FALSE of `a AND b` is
+        FALSE of a OR FALSE of b), so that a negated label comparison stays exact.
+        """
         if isinstance(node, exp.Paren):
-            return self.filter_term(node.this)
-        if isinstance(node, exp.And):
-            left, right = self.filter_term(node.left), self.filter_term(node.right)
-            return f"({left}) AND ({right})" if left and right else None
-        if isinstance(node, exp.Or):
-            left, right = self.filter_term(node.left), self.filter_term(node.right)
-            return f"({left} OR {right})" if left and right else None
+            return self.translate(node.this, negated)
         if isinstance(node, exp.Not):
-            inner = self.filter_term(node.this)
-            return f"NOT ({inner})" if inner else None
+            return self.translate(node.this, not negated)
+        if isinstance(node, (exp.And, exp.Or)):
+            left, right = self.translate(node.left, negated), self.translate(node.right, negated)
+            if left is None or right is None:
+                return None
+            word = "AND" if isinstance(node, exp.And) != negated else "OR"
+            return f"({left[0]}) {word} ({right[0]})", left[1] and right[1]
         if isinstance(node, exp.Between):
-            low = self._comparison(node.this, ">=", node.args.get("low"))
-            high = self._comparison(node.this, "<=", node.args.get("high"))
-            return f"({low}) AND ({high})" if low and high else None
+            parts = [self._comparison(node.this, op, node.args.get(key), negated)
+                     for op, key in ((">=", "low"), ("<=", "high"))]
+            return _combine(parts, "OR" if negated else "AND")
         if isinstance(node, exp.In) and not node.args.get("query") and node.expressions:
-            terms = [self._comparison(node.this, "=", v) for v in node.expressions]
-            if all(terms):
-                return "(" + " OR ".join(t for t in terms if t) + ")"
-            return None
+            parts = [self._comparison(node.this, "=", v, negated) for v in node.expressions]
+            return _combine(parts, "AND" if negated else "OR")
         op = _COMPARISONS.get(type(node))
         if op is None:
             return None
         left, right = node.args.get("this"), node.args.get("expression")
         if isinstance(left, exp.Literal) and right is not None:
-            return self._comparison(right, _MIRRORED[op], left)
-        return self._comparison(left, op, right)
+            return self._comparison(right, _MIRRORED[op], left, negated)
+        return self._comparison(left, op, right, negated)
 
     def _comparison(self, subject: exp.Expression | None, op: str,
-                    value: exp.Expression | None) -> str | None:
+                    value: exp.Expression | None, negated: bool = False
+                    ) -> tuple[str, bool] | None:
         if subject is None or not isinstance(value, exp.Literal) or not value.is_string:
             return None
+        if negated:  # the subject is never NULL here (or guarded below): FALSE is the converse
+            op = _NEGATED[op]
         text = str(value.this)
         label = self._label_key(subject)
         if label is not None:
             term = f"labels.{label} {op} {aip160_quote(text)}"
-            # A missing key is NULL in SQL (never TRUE) but matches `!=` in AIP-160: guard it.
-            return f"labels.{label}:* AND {term}" if op == "!=" else term
+            # A missing key is NULL in SQL (never TRUE nor FALSE) but reads as "" in AIP-160:
+            # where "" would match, require the key.
+            if _compare_text("", op, text):
+                return f"(labels.{label}:* AND {term})", True
+            return term, True
         name = self.column_name(subject)
         column = self.table.column(name) if name else None
         if column is None or column.filter_name is None or column.filter_name == "labels":
             return None
         if column.type == TIMESTAMP:
             moment = parse_timestamp(text)
-            return f"{column.filter_name} {op} {aip160_quote(rfc3339(moment))}" if moment else None
-        return f"{column.filter_name} {op} {aip160_quote(text)}"
+            if moment is None:
+                return None
+            return f"{column.filter_name} {op} {aip160_quote(rfc3339(moment))}", True
+        return f"{column.filter_name} {op} {aip160_quote(text)}", True
 
     def _label_key(self, node: exp.Expression) -> str | None:
         """`json_extract(labels, '$.key')` or `labels ->> '$.key'` on our labels column."""
