@@ -195,10 +195,6 @@ def test_reflection_makes_no_api_call(demo: Demo, engine: Engine) -> None:
     assert demo.emulator.stats()["calls"] == {}
 
 
-@pytest.mark.xfail(
-    raises=sqlalchemy.exc.ProgrammingError, strict=False,
-    reason="driver (planner): schema-qualified column references such as "
-           "aiplatform.runs.\"runsId\" are left unresolved in the locally evaluated SQL")
 def test_metadata_reflect_with_schema(engine: Engine) -> None:
     metadata = MetaData()
     metadata.reflect(engine, schema="aiplatform", only=["runs"])
