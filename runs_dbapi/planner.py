@@ -11,8 +11,9 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, TIMESTAMP, Column, Table, find_table
-from .exceptions import ProgrammingError
+from .exceptions import DataError, ProgrammingError
 from .pushdown import Pushed, Translator, parse_timestamp
+from .rules import check_path_value
 from .statements import DIALECT, canonical_time
 
 _SQLGLOT_TYPES = {"STRING": "TEXT", "TIMESTAMP": "TIMESTAMP", "JSON": "JSON",
@@ -261,8 +262,20 @@ def _resolve_path(scan: Scan, defaults: Mapping[str, str | None]) -> None:
                 f"No {option} for table {scan.table.name}: add `{required} = '...'` to the WHERE "
                 f"clause, or pass {option}= to connect() (or put it in the runs:// URL)."
             )
+    for name, values in path.items():
+        # A value that is not one segment of a resource name (`a/b`, `..`) names no resource:
+        # it matches no row, and must never reach a URL.
+        path[name] = [v for v in values if _is_path_segment(v, name)]
     if scan.table.id_column in path and not scan.page_mode:
         scan.keys = path[scan.table.id_column]
+
+
+def _is_path_segment(value: str, name: str) -> bool:
+    try:
+        check_path_value(value, name)
+    except DataError:
+        return False
+    return True
 
 
 def _canonicalise_timestamps(tree: exp.Expression, scans: list[Scan]) -> None:
