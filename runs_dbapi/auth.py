@@ -15,20 +15,19 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import google.auth
-import google.auth.credentials
+# google-auth's credential classes (and, through them, cryptography) load only when credentials
+# are used: an anonymous session (the emulator) starts without them.
 import google.auth.exceptions
-import google.auth.impersonated_credentials
-import google.oauth2.credentials
-import google.oauth2.service_account
 import requests
-from google.auth.transport.requests import AuthorizedSession
 from requests.adapters import HTTPAdapter
 
 from .exceptions import REDACTED, InterfaceError, redact
+
+if TYPE_CHECKING:
+    import google.auth.credentials
 
 __all__ = ["CLOUD_PLATFORM_SCOPE", "build_session", "default_endpoint"]
 
@@ -78,6 +77,9 @@ def _describe(exc: BaseException, secrets: Mapping[str, Any] | None = None,
 
 def _from_info(info: Any, option: str) -> google.auth.credentials.Credentials:
     """Credentials from a parsed credentials JSON (service-account key or authorized_user)."""
+    import google.oauth2.credentials  # noqa: PLC0415 - see the imports above
+    import google.oauth2.service_account  # noqa: PLC0415
+
     if not isinstance(info, Mapping):
         raise InterfaceError(f"{option}: expected a JSON object (a service-account key or "
                              f"authorized_user credentials), got {type(info).__name__}")
@@ -150,6 +152,10 @@ def _source_credentials(
     access_token: str | None,
 ) -> tuple[google.auth.credentials.Credentials, str, bool]:
     """(credentials, the option they came from, whether they can be refreshed)."""
+    import google.auth  # noqa: PLC0415 - see the imports above
+    import google.auth.credentials  # noqa: PLC0415
+    import google.oauth2.credentials  # noqa: PLC0415
+
     given = [name for name, value in (
         ("credentials", credentials), ("credentials_path", credentials_path),
         ("credentials_info", credentials_info), ("access_token", access_token),
@@ -236,6 +242,10 @@ def build_session(
         session = requests.Session()
         described = "anonymous"
     else:
+        import google.auth.credentials  # noqa: PLC0415 - see the imports above
+        import google.auth.impersonated_credentials  # noqa: PLC0415
+        from google.auth.transport.requests import AuthorizedSession  # noqa: PLC0415
+
         creds, described, refreshable = _source_credentials(
             credentials=credentials, credentials_path=credentials_path,
             credentials_info=credentials_info, access_token=access_token,

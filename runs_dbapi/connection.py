@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,7 +17,7 @@ from .cursor import Cursor, Parameters
 from .executor import QueryExecutor, Result
 from .planner import plan_query
 from .procedures import is_exec, parse_exec, run_exec
-from .rest import RestClient, RetryPolicy
+from .rest import Progress, RestClient, RetryPolicy
 from .statements import bind, parse
 from .writes import WriteExecutor
 
@@ -62,7 +63,11 @@ class Connection:
         pushdown: bool = True,
         wait_operations: bool = True,
         max_workers: int = 16,
+        progress: Progress | None = None,
     ) -> None:
+        """Options as documented in the README; `progress(event, count)`, if given, is told
+        about work as it is done (see `runs_dbapi.rest.Progress`): pages fetched, resources
+        listed per collection, operations waited for. It may be called from any thread."""
         self.defaults = {PATH_OPTIONS[k]: v for k, v in (
             ("project", project), ("location", location), ("tensorboard", tensorboard),
             ("experiment", experiment)) if v}
@@ -83,13 +88,16 @@ class Connection:
             iam_endpoint_override=iam_endpoint_override, quota_project=quota_project,
             anonymous=anonymous, pool_size=max(32, max_workers * 2),
         )
-        self.client = RestClient(self.endpoint, session, timeout=timeout, retry=retry)
+        self.client = RestClient(self.endpoint, session, timeout=timeout, retry=retry,
+                                 progress=progress)
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="runs-dbapi")
         self._executor = QueryExecutor(self.client, self._pool)
         self._writes = WriteExecutor(self.client, self._pool, self._query, self.defaults,
                                      wait_operations=wait_operations)
         self._lock = threading.Lock()
+        # Open result sets, by id: Result is a dataclass, so unhashable (no WeakSet).
+        self._results: weakref.WeakValueDictionary[int, Result] = weakref.WeakValueDictionary()
         self.closed = False
 
     def __repr__(self) -> str:
@@ -115,7 +123,10 @@ class Connection:
         if self.closed:
             return
         self.closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for result in list(self._results.values()):
+            result.close()  # stops its page fetches: the workers end at their next page
+        # An embedded emulator must outlive the calls still in flight to it.
+        self._pool.shutdown(wait=self._embedded is not None, cancel_futures=True)
         if self._embedded is not None:
             self._embedded.stop()
 
@@ -154,12 +165,15 @@ class Connection:
     def _query(self, tree: exp.Expression) -> Result:
         plan = plan_query(tree, self.defaults, pushdown=self.pushdown)
         logger.debug("plan: %s", plan)
-        return self._executor.run(plan)
+        result = self._executor.run(plan)
+        self._results[id(result)] = result
+        return result
 
     def run_many(self, sql: str, parameter_sets: Sequence[Parameters]) -> int:
         """executemany: an INSERT's rows go out together (batchCreate), others one by one."""
         self._check_open()
-        tree = parse(sql)
+        # EXEC has no sqlglot grammar: each parameter set runs as its own statement.
+        tree = None if is_exec(sql) else parse(sql)
         if isinstance(tree, exp.Insert) and parameter_sets:
             bound = [bind(tree, parameters) for parameters in parameter_sets]
             outcome = self._writes.insert(tree, bound)

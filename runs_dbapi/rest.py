@@ -50,6 +50,7 @@ from .exceptions import (
 
 __all__ = [
     "RPC_CODES",
+    "Progress",
     "RestClient",
     "RetryPolicy",
     "api_error",
@@ -59,6 +60,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Json = dict[str, Any]
+# A progress callback: `progress(event, count)`, called from any of the driver's threads, e.g.
+# ("pages", 1) per list page fetched, ("runs", 50) for the resources on it (the collection's
+# name: "tensorboards" and "experiments" when fanning out), ("operations", 1) per long-running
+# operation waited for.
+Progress = Callable[[str, int], None]
 
 CONNECT_TIMEOUT = 10.0
 
@@ -296,6 +302,7 @@ class RestClient:
         *,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
+        progress: Progress | None = None,
     ) -> None:
         parts = urlsplit(endpoint.strip())
         if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
@@ -313,6 +320,7 @@ class RestClient:
         self._rng = random.Random()
         self._lock = threading.Lock()
         self._calls = 0
+        self.progress = progress
 
     def __repr__(self) -> str:
         return f"RestClient(endpoint={self.endpoint!r}, timeout={self.timeout})"
@@ -325,6 +333,15 @@ class RestClient:
 
     def close(self) -> None:
         self._session.close()
+
+    def report(self, event: str, count: int = 1) -> None:
+        """Tell the progress callback, if any, about work done; a failing callback is logged."""
+        if self.progress is None:
+            return
+        try:
+            self.progress(event, count)
+        except Exception:
+            logger.exception("the progress callback failed on (%r, %d)", event, count)
 
     def __enter__(self) -> RestClient:
         return self
@@ -544,6 +561,9 @@ class RestClient:
             if token:
                 query["pageToken"] = token
             page = self.request("GET", f"{parent}/{collection}", params=query, idempotent=True)
+            if self.progress is not None:
+                self.report("pages")
+                self.report(collection, sum(len(v) for v in page.values() if isinstance(v, list)))
             yield page
             token = page.get("nextPageToken")
             if not token:
@@ -693,6 +713,7 @@ class RestClient:
         deadline = time.monotonic() + timeout
         delay = poll_initial
         polls = 0
+        self.report("operations")
         while not current.get("done"):
             name = current.get("name")
             if not isinstance(name, str) or not name:

@@ -71,7 +71,7 @@ class Emulator:
         if self._thread is None:
             self._thread = threading.Thread(
                 # A short poll interval makes stop() quick (the default waits up to 0.5 s).
-                target=self._server.serve_forever, args=(0.05,),
+                target=self._server.serve_forever, args=(0.01,),
                 name=f"runs-emulator:{self.port}", daemon=True
             )
             self._thread.start()

@@ -1,0 +1,301 @@
+"""The interactive shell of `runs-sql`: line editing and history (readline), statements over
+several lines ended by `;`, completion of table and column names, and dot commands."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from .catalog import (
+    BATCH_REQUESTS_COLUMN,
+    BODY_PREFIX,
+    LIST_PARAMETERS,
+    PAGE_COLUMNS,
+    SCHEMA_ALIASES,
+    TABLES,
+    UPDATE_MASK_PARAMETER,
+    Table,
+)
+from .cli import (
+    EXIT_OK,
+    PROG,
+    data_home,
+    has_content,
+    is_driver_error,
+    report_error,
+    split_statements,
+)
+from .formatting import FORMATS, aligned
+
+if TYPE_CHECKING:
+    from .cli import Session
+
+PROMPT = "runs> "
+CONTINUATION = "  ...> "
+HISTORY_FILE = "history"
+HISTORY_LENGTH = 2000
+
+KEYWORDS = (
+    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "GLOB",
+    "BETWEEN", "ORDER", "BY", "GROUP", "HAVING", "LIMIT", "OFFSET", "AS", "ASC", "DESC",
+    "DISTINCT", "JOIN", "LEFT", "ON", "WITH", "CASE", "WHEN", "THEN", "ELSE", "END", "COUNT",
+    "INSERT", "INTO", "VALUES", "UPDATE", "SET", "DELETE", "RETURNING", "EXEC",
+    "json_extract", "json_each",
+)
+# After these words a table name comes next.
+TABLE_CONTEXT = ("FROM", "JOIN", "INTO", "UPDATE", "TABLE", "EXEC")
+
+HELP = f"""\
+Statements end with ';' and may span lines. Tab completes table and column names.
+
+  .tables              the tables
+  .schema [TABLE]      a table's columns, list parameters and methods
+  .format [FORMAT]     show or set the output format: {', '.join(FORMATS)}
+  .help                this text
+  .quit                leave (or Ctrl-D)
+
+Examples:
+  SELECT displayName, labels, createTime FROM runs LIMIT 5;
+  SELECT experimentsId, count(*) AS runs FROM runs GROUP BY experimentsId;
+  SELECT displayName FROM runs WHERE labels ->> '$.status' = 'failed' LIMIT 3;
+"""
+
+
+def _load_readline() -> ModuleType | None:
+    try:
+        import readline  # noqa: PLC0415 - not on every platform
+    except ImportError:
+        return None
+    return readline
+
+
+def column_notes(table: Table) -> list[list[str]]:
+    """One line per column: name, type and what the API does with it."""
+    rows = [["column", "type", "notes"]]
+    for column in table.columns:
+        notes = []
+        if column.path_parameter:
+            notes.append(f"path: {column.name[:-2]}/{{{column.name}}}")
+        if column.output_only:
+            notes.append("output only")
+        if column.writable and table.writable:
+            notes.append("writable")
+        if column.filter_name:
+            notes.append(f"filter pushed as {column.filter_name}")
+        if column.order_name:
+            notes.append("ORDER BY pushed")
+        rows.append([column.name, column.type, ", ".join(notes)])
+    return rows
+
+
+def describe_table(table: Table) -> str:
+    lines = [f"{table.name}: {table.description}", aligned(column_notes(table)).rstrip("\n")]
+    page = ", ".join(c.name for c in PAGE_COLUMNS[table.name])
+    lines.append(f"  list parameters (WHERE name = '...'): {', '.join(LIST_PARAMETERS)}")
+    lines.append(f"  page columns (one row per API page): {page}")
+    if table.writable:
+        fields = [c.name for c in table.columns if c.writable] + ["etag"]
+        lines.append("  INSERT and UPDATE fields: "
+                     + ", ".join(f"{BODY_PREFIX}{f}" for f in fields)
+                     + f"; {BODY_PREFIX}{BATCH_REQUESTS_COLUMN} (batchCreate); "
+                     + f"{table.id_parameter} (the new ID); {UPDATE_MASK_PARAMETER} (UPDATE)")
+    else:
+        lines.append("  read only")
+    for procedure in table.procedures:
+        lines.append(f"  EXEC {SCHEMA_ALIASES[0]}.{table.name}.{procedure.name}: "
+                     f"{procedure.description}")
+    return "\n".join(lines) + "\n"
+
+
+def describe_tables() -> str:
+    return aligned([[t.name, t.description] for t in TABLES.values()])
+
+
+class Completer:
+    """readline completion: dot commands, table names after FROM/JOIN/INTO/UPDATE/EXEC,
+    otherwise column names, list parameters, table names and keywords."""
+
+    def __init__(self, before: Callable[[], str]) -> None:
+        self.before = before  # the line up to the word being completed
+        self.matches: list[str] = []
+        self.tables = list(TABLES)
+        names: dict[str, None] = {}
+        for table in TABLES.values():
+            for column in (*table.columns, *PAGE_COLUMNS[table.name]):
+                names[column.name] = None
+            names.update({f"{BODY_PREFIX}{c.name}": None for c in table.columns if c.writable})
+        names.update({p: None for p in LIST_PARAMETERS})
+        self.columns = list(names)
+
+    def candidates(self, text: str, before: str) -> list[str]:
+        if not before.strip() and text.startswith("."):
+            return _matching([".tables", ".schema", ".format", ".help", ".quit"], text)
+        if before.lstrip().startswith("."):
+            command = before.split(maxsplit=1)[0].lower()
+            if command == ".schema":
+                return _matching(self.tables, text)
+            if command == ".format":
+                return _matching(list(FORMATS), text)
+            return []
+        if "." in text:
+            head, _, tail = text.rpartition(".")
+            table = TABLES.get(head.rsplit(".", 1)[-1].lower())
+            if head.lower() in SCHEMA_ALIASES:
+                return [f"{head}.{t}" for t in _matching(self.tables, tail)]
+            if table is not None and table.procedures and "." in head:
+                return [f"{head}.{p}" for p in _matching([p.name for p in table.procedures],
+                                                          tail)]
+            return [f"{head}.{c}" for c in _matching(self.columns, tail)]
+        words = re.findall(r"[A-Za-z_]+", before)
+        if words and words[-1].upper() in TABLE_CONTEXT:
+            return _matching(self.tables, text) + _matching(
+                [f"{SCHEMA_ALIASES[0]}."], text)
+        keywords = [k.lower() if text[:1].islower() and k.isupper() else k for k in KEYWORDS]
+        return _matching(self.columns + self.tables, text) + _matching(keywords, text)
+
+    def __call__(self, text: str, state: int) -> str | None:
+        if state == 0:
+            try:
+                found = self.candidates(text, self.before())
+            except Exception:  # a completion bug must never end the shell
+                found = []
+            # Python's readline appends nothing to a completion: a whole word gets its space.
+            self.matches = [m if m.endswith(".") else m + " " for m in found]
+        return self.matches[state] if state < len(self.matches) else None
+
+
+def _matching(words: list[str], text: str) -> list[str]:
+    folded = text.lower()
+    return [w for w in words if w.lower().startswith(folded)]
+
+
+class Shell:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.readline = _load_readline()
+        self.history = data_home() / HISTORY_FILE
+
+    # -- readline ------------------------------------------------------------------------------
+
+    def _setup_readline(self) -> None:
+        readline = self.readline
+        if readline is None:
+            return
+        if "libedit" in (readline.__doc__ or ""):
+            readline.parse_and_bind("bind ^I rl_complete")
+        else:
+            readline.parse_and_bind("tab: complete")
+        readline.set_completer_delims(" \t\n(),;=<>!+-*/|'\"")
+        readline.set_completer(Completer(
+            lambda: readline.get_line_buffer()[:readline.get_begidx()]))
+        readline.set_auto_history(False)
+        readline.set_history_length(HISTORY_LENGTH)
+        with contextlib.suppress(OSError):
+            readline.read_history_file(self.history)
+
+    def _remember(self, text: str) -> None:
+        if self.readline is None or not text.strip():
+            return
+        entry = text.strip() if "--" in text else " ".join(text.split())
+        self.readline.add_history(entry)
+
+    def _save_history(self) -> None:
+        if self.readline is None:
+            return
+        try:
+            self.history.parent.mkdir(parents=True, exist_ok=True)
+            self.readline.write_history_file(self.history)
+        except OSError:
+            pass
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def loop(self) -> int:
+        self._setup_readline()
+        err = self.session.err
+        err.write(f"{PROG}: querying {self.session.target.description}. Statements end "
+                  "with ';'. Type .help for help, .quit to leave.\n")
+        err.flush()
+        buffer: list[str] = []
+        try:
+            while True:
+                try:
+                    line = input(CONTINUATION if buffer else PROMPT)
+                except EOFError:
+                    self.session.out.write("\n")
+                    break
+                except KeyboardInterrupt:
+                    self.session.out.write("^C\n")
+                    buffer = []
+                    continue
+                if not buffer and line.strip().startswith("."):
+                    self._remember(line)
+                    if not self.command(line.strip()):
+                        break
+                    continue
+                buffer.append(line)
+                text = "\n".join(buffer)
+                statements, rest = split_statements(text)
+                if not statements:
+                    if not has_content(text) and not text.strip():
+                        buffer = []
+                    continue
+                self._remember(text)
+                buffer = [rest] if has_content(rest) else []
+                for sql in statements:
+                    self.run(sql)
+        finally:
+            self._save_history()
+        return EXIT_OK
+
+    def run(self, sql: str) -> None:
+        session = self.session
+        try:
+            session.execute(sql)
+        except KeyboardInterrupt:
+            session.progress.stop()
+            session.err.write(f"\n{PROG}: interrupted\n")
+        except Exception as error:
+            session.progress.stop()
+            report_error(error, session.err, session.args.debug or not is_driver_error(error))
+        session.out.flush()
+
+    # -- dot commands ----------------------------------------------------------------------------
+
+    def command(self, line: str) -> bool:
+        """Run a dot command; False to leave the shell."""
+        words = line.split()
+        name, rest = words[0].lower(), words[1:]
+        out = self.session.out
+        if name in (".quit", ".exit", ".q"):
+            return False
+        if name == ".help":
+            out.write(HELP)
+        elif name == ".tables":
+            out.write(describe_tables())
+        elif name == ".schema":
+            chosen = [TABLES.get(w.lower().rsplit(".", 1)[-1]) for w in rest] or list(
+                TABLES.values())
+            for word, table in zip(rest or [t.name for t in TABLES.values()], chosen,
+                                   strict=True):
+                if table is None:
+                    self.session.err.write(f"{PROG}: no table {word!r}; tables: "
+                                           f"{', '.join(TABLES)}\n")
+                else:
+                    out.write(describe_table(table))
+        elif name == ".format":
+            if not rest:
+                out.write(f"{self.session.format}\n")
+            elif rest[0].lower() in FORMATS:
+                self.session.format = rest[0].lower()
+            else:
+                self.session.err.write(f"{PROG}: unknown format {rest[0]!r}; formats: "
+                                       f"{', '.join(FORMATS)}\n")
+        else:
+            self.session.err.write(f"{PROG}: unknown command {name}; .help lists the "
+                                   "commands\n")
+        out.flush()
+        return True
