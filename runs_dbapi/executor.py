@@ -155,6 +155,8 @@ class QueryExecutor:
         params: dict[str, Any] = {"pageSize": scan.table.page_max}
         if scan.limit is not None:
             params["pageSize"] = max(1, min(scan.table.page_max, scan.limit))
+        if scan.read_mask is not None:
+            params["readMask"] = ",".join(scan.read_mask)
         for key in ("pageSize", "pageToken", "readMask"):
             if key in scan.pushed.parameters:
                 params[key] = scan.pushed.parameters[key]

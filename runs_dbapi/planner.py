@@ -77,6 +77,21 @@ def _int_literal(node: exp.Expression | None) -> int | None:
     return None
 
 
+def _check_limits(tree: exp.Expression) -> None:
+    """Refuse, before any call, a LIMIT or OFFSET literal that is not a whole number."""
+    for node in tree.find_all(exp.Limit, exp.Offset):
+        value = node.args.get("expression")
+        if not isinstance(value, exp.Literal):
+            continue
+        try:
+            int(str(value.this).strip())
+        except ValueError:
+            clause = "LIMIT" if isinstance(node, exp.Limit) else "OFFSET"
+            raise ProgrammingError(
+                f"{clause} needs a whole number of rows, e.g. {clause} 10; got "
+                f"{value.sql(dialect=DIALECT)}.") from None
+
+
 def _is_row_wise(select: exp.Select, outermost: bool = True) -> bool:
     """True when each output row depends on one input row only (so pages can stream).
 
@@ -121,6 +136,7 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
     parents are read); filters, order, limits and gets by key are all left to local evaluation.
     """
     local = tree.copy()
+    _check_limits(local)
     cte_names = {cte.alias_or_name.lower() for cte in local.find_all(exp.CTE)}
     scans: list[Scan] = []
     for table_node in list(local.find_all(exp.Table)):
@@ -144,6 +160,9 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
                 scan.order_by = None
         scans.append(scan)
     _canonicalise_timestamps(local, scans)
+    if pushdown:
+        for scan in scans:
+            _push_projection(local, scan)
     stream = False
     limit, offset = None, 0
     if isinstance(local, exp.Select) and len(scans) == 1 and _is_row_wise(local):
@@ -240,6 +259,26 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
     node.replace(exp.Table(this=exp.to_identifier(scan.local_name),
                            alias=exp.TableAlias(this=exp.to_identifier(alias))))
     return scan
+
+
+def _push_projection(tree: exp.Expression, scan: Scan) -> None:
+    """Ask only for the fields the statement reads (`readMask`), unless it reads them all.
+
+    Conservative: any `*` projection keeps every field, and a column name counts as read by
+    every table reference, whoever it is qualified with. `name` is always read: rows take
+    their own ID from it.
+    """
+    if scan.page_mode or scan.read_mask is not None:
+        return
+    for star in tree.find_all(exp.Star):
+        if isinstance(star.parent, (exp.Select, exp.Column)):
+            return
+    read = {c.name.lower() for c in tree.find_all(exp.Column)}
+    fields = {"name"} | {c.api_field for c in scan.table.columns
+                         if c.api_field and c.name.lower() in read}
+    every = {c.api_field for c in scan.table.columns if c.api_field}
+    if fields != every:
+        scan.read_mask = sorted(fields)
 
 
 def _list_parameter(translator: Translator, conjunct: exp.Expression) -> str | None:

@@ -90,3 +90,13 @@ def test_cte_names_are_not_tables() -> None:
     plan = _plan("WITH r AS (SELECT * FROM runs WHERE experimentsId = 'e') "
                  "SELECT count(*) FROM r")
     assert [s.table.name for s in plan.scans] == ["runs"]
+
+
+def test_the_projection_becomes_a_read_mask() -> None:
+    plan = _plan("SELECT displayName FROM runs WHERE experimentsId = 'e' "
+                 "AND json_extract(labels, '$.team') = 'nlp'")
+    assert plan.scans[0].read_mask == ["displayName", "labels", "name"]
+    assert _plan("SELECT count(*) FROM runs").scans[0].read_mask == ["name"]
+    assert _plan("SELECT * FROM runs").scans[0].read_mask is None
+    assert _plan("SELECT r.* FROM runs AS r").scans[0].read_mask is None
+    assert _plan("SELECT displayName FROM runs", pushdown=False).scans[0].read_mask is None
