@@ -62,7 +62,7 @@ class Connection:
         retry: RetryPolicy | None = None,
         pushdown: bool = True,
         wait_operations: bool = True,
-        max_workers: int = 16,
+        max_workers: int = 32,
         progress: Progress | None = None,
     ) -> None:
         """Options as documented in the README; `progress(event, count)`, if given, is told

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -334,7 +335,30 @@ def _canonicalise_timestamps(tree: exp.Expression, scans: list[Scan]) -> None:
 
 
 def _output_types(tree: exp.Expression, scans: list[Scan]) -> list[str | None]:
-    """The catalog type of each output column (to restore datetimes and dicts), if known."""
+    """The catalog type of each output column (to restore datetimes and dicts), if known.
+
+    Type inference is the costliest step of planning (a few ms), and BI tools and dashboards
+    send the same statements again and again: answers are kept per SQL text and tables.
+    """
+    key = (tree.sql(dialect=DIALECT), tuple((s.local_name, s.table.name, s.page_mode)
+                                            for s in scans))
+    with _TYPES_LOCK:
+        known = _TYPES_CACHE.get(key)
+    if known is None:
+        known = _typed_projections(tree, scans)
+        with _TYPES_LOCK:
+            if len(_TYPES_CACHE) >= _TYPES_CACHE_SIZE:
+                _TYPES_CACHE.clear()
+            _TYPES_CACHE[key] = known
+    return list(known)
+
+
+_TYPES_CACHE: dict[tuple[str, tuple[tuple[str, str, bool], ...]], tuple[str | None, ...]] = {}
+_TYPES_CACHE_SIZE = 512
+_TYPES_LOCK = threading.Lock()
+
+
+def _typed_projections(tree: exp.Expression, scans: list[Scan]) -> tuple[str | None, ...]:
     schema = {s.local_name: {c.name: _SQLGLOT_TYPES.get(c.type, "TEXT") for c in s.columns}
               for s in scans}
     try:
@@ -344,11 +368,8 @@ def _output_types(tree: exp.Expression, scans: list[Scan]) -> list[str | None]:
             schema=schema, dialect=DIALECT,
         )
     except (SqlglotError, KeyError, ValueError, TypeError):
-        return []
+        return ()
     if not isinstance(typed, exp.Query):
-        return []
-    types: list[str | None] = []
-    for projection in typed.selects:
-        kind = projection.type.this.name if projection.type is not None else ""
-        types.append(_CATALOG_TYPES.get(kind))
-    return types
+        return ()
+    return tuple(_CATALOG_TYPES.get(p.type.this.name if p.type is not None else "")
+                 for p in typed.selects)
