@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -224,11 +225,13 @@ class LocalDatabase:
 
     def __init__(self) -> None:
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.columns: dict[str, list[str]] = {}  # local table name -> its columns
 
     def close(self) -> None:
         self.db.close()
 
     def create(self, name: str, columns: Sequence[Column]) -> None:
+        self.columns[name] = [c.name for c in columns]
         spec = ", ".join(f'"{c.name}" {_sqlite_type(c.type)}' for c in columns)
         self.db.execute(f'CREATE TABLE "{name}" ({spec})')
 
@@ -247,7 +250,14 @@ class LocalDatabase:
         try:
             return self.db.execute(f"EXPLAIN {sql}" if prepare_only else sql)
         except sqlite3.OperationalError as error:
-            raise ProgrammingError(f"{error} (in the locally evaluated SQL: {sql})") from None
+            hint = ""
+            if str(error).startswith("no such column") and self.columns:
+                # Name the valid columns (local tables are named _t<n>_<table>).
+                hint = "; " + "; ".join(
+                    f"columns of {re.sub(r'^_t[0-9]+_', '', name)}: {', '.join(names)}"
+                    for name, names in self.columns.items())
+            raise ProgrammingError(
+                f"{error}{hint} (in the locally evaluated SQL: {sql})") from None
         except sqlite3.DataError as error:
             raise DataError(str(error)) from None
         except sqlite3.Error as error:

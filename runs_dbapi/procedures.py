@@ -22,7 +22,7 @@ from .catalog import TABLES, Procedure, Table
 from .exceptions import DataError, NotSupportedError, ProgrammingError
 from .rest import RestClient
 from .rules import check_path_value, same_resource_name
-from .statements import DIALECT
+from .statements import DIALECT, token_error
 
 EXEC_KEYWORDS = ("EXEC", "EXECUTE")
 
@@ -47,7 +47,7 @@ def _tokens(sql: str) -> list[Token]:
                 sql[:first.start] + "EXEC".ljust(first.end + 1 - first.start) +
                 sql[first.end + 1:]))
     except TokenError as error:
-        raise ProgrammingError(f"SQL syntax error: {error}") from None
+        raise token_error(sql, error) from None
     return tokens
 
 

@@ -65,12 +65,55 @@ def number_positional_markers(sql: str) -> str:
     try:
         tokens = Dialect.get_or_raise(DIALECT).tokenize(sql)
     except TokenError as error:
-        raise ProgrammingError(f"SQL syntax error: {error}") from None
+        raise token_error(sql, error) from None
     markers = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
     for index in range(len(markers) - 1, -1, -1):
         token = markers[index]
         sql = f"{sql[:token.start]}:{POSITIONAL_PREFIX}{index}{sql[token.end + 1:]}"
     return sql
+
+
+def _line_column(sql: str, offset: int) -> str:
+    line = sql.count("\n", 0, offset) + 1
+    return f"line {line}, column {offset - (sql.rfind(chr(10), 0, offset) + 1) + 1}"
+
+
+def token_error(sql: str, error: TokenError) -> ProgrammingError:
+    """A tokenizing error with its position: where an unterminated quote opens, if there is
+    one, else the end of the text the tokenizer quoted."""
+    opened: tuple[int, str] | None = None
+    index = 0
+    while index < len(sql):
+        char = sql[index]
+        if opened is None:
+            if char in "'\"`":
+                opened = (index, char)
+            elif sql.startswith("--", index):
+                index = sql.find("\n", index)
+                if index < 0:
+                    break
+            elif sql.startswith("/*", index):
+                end = sql.find("*/", index + 2)
+                if end < 0:
+                    return ProgrammingError(
+                        f"SQL syntax error at {_line_column(sql, index)}: unterminated comment; "
+                        "close it with */")
+                index = end + 1
+        elif char == opened[1]:
+            if sql.startswith(char * 2, index):
+                index += 1  # a doubled quote stands for itself
+            else:
+                opened = None
+        index += 1
+    if opened is not None:
+        start, quote_char = opened
+        return ProgrammingError(
+            f"SQL syntax error at {_line_column(sql, start)}: unterminated quoted text "
+            f"starting {sql[start:start + 20]!r}; close it with {quote_char} (and double any "
+            f"{quote_char} inside it)")
+    stop = getattr(error, "end", None)
+    where = f" at {_line_column(sql, stop)}" if isinstance(stop, int) and stop <= len(sql) else ""
+    return ProgrammingError(f"SQL syntax error{where}: {error}")
 
 
 def parse(sql: str) -> exp.Expression:
@@ -87,7 +130,7 @@ def parse(sql: str) -> exp.Expression:
         reason = detail.get("description") or str(error)
         raise ProgrammingError(f"SQL syntax error{where}: {reason}") from None
     except TokenError as error:
-        raise ProgrammingError(f"SQL syntax error: {error}") from None
+        raise token_error(sql, error) from None
     if not trees:
         raise ProgrammingError("Empty statement: nothing to execute.")
     if len(trees) > 1:
@@ -118,7 +161,9 @@ def literal(value: Any) -> exp.Expression:
         return exp.HexString(this=bytes(value).hex())
     if isinstance(value, (dict, list)):
         return exp.Literal.string(json.dumps(value, separators=(",", ":")))
-    raise ProgrammingError(f"Unsupported parameter type {type(value).__name__}: {value!r}")
+    raise ProgrammingError(
+        f"Unsupported parameter type {type(value).__name__}: {value!r}; pass None, bool, int, "
+        "float, Decimal, str, bytes, date, time, datetime, or a dict or list (sent as JSON)")
 
 
 def bind(tree: exp.Expression, parameters: Sequence[Any] | Mapping[str, Any] | None

@@ -305,6 +305,12 @@ class WriteExecutor:
         if not isinstance(requests, list) or not all(isinstance(r, dict) for r in requests):
             raise DataError(f"{BODY_PREFIX}{BATCH_REQUESTS_COLUMN} must be a JSON list of "
                             "request objects.")
+        if len(requests) > table.batch_max:
+            # One batchCreate, all created or none: more than the API takes cannot be that.
+            raise DataError(
+                f"{BODY_PREFIX}{BATCH_REQUESTS_COLUMN} holds {len(requests)} requests; one "
+                f"batchCreate takes at most {table.batch_max}: split them into several INSERTs, "
+                "or use INSERT ... VALUES, whose rows are sent in chunks.")
         return parent, requests
 
     def _new_run_from_request(self, table: Table, parent: Path, request: dict[str, Any]

@@ -184,6 +184,24 @@ def _option_text(name: str, value: Any) -> str:
     return text
 
 
+# Options whose values are secrets: shown as `***` wherever SQLAlchemy hides a password.
+SECRET_OPTIONS = frozenset({"access_token", "credentials_info"})
+
+
+class RunsURL(URL):
+    """A `URL` whose repr (and `str()` on SQLAlchemy 2) hides secret options as it hides a
+    password; `render_as_string(hide_password=False)` keeps them, for connecting."""
+
+    __slots__ = ()
+
+    def render_as_string(self, hide_password: bool = True) -> str:
+        if hide_password and SECRET_OPTIONS & set(self.query):
+            masked = self.set(query={k: "***" if k in SECRET_OPTIONS else v
+                                     for k, v in self.query.items()})
+            return URL.render_as_string(masked, hide_password=True)
+        return URL.render_as_string(self, hide_password=hide_password)
+
+
 def build_url(
     project: str | None = None,
     location: str | None = None,
@@ -220,7 +238,7 @@ def build_url(
     for name, value in options.items():
         if value is not None:
             query[name] = _option_text(name, value)
-    return URL.create(
+    return RunsURL.create(
         drivername,
         host=path[0] if path else None,
         database="/".join(path[1:]) or None,
