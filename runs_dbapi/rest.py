@@ -111,7 +111,6 @@ _RETRIED_IF_IDEMPOTENT = frozenset({500, 502, 504})  # it may have been
 _PROGRAMMING = frozenset({"INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE", "NOT_FOUND"})
 _OUTPUT_FIELDS = frozenset({"name", "etag", "createTime", "updateTime"})
 _PATH_SAFE = "/:@-._~!$'()*+,;="
-_SYSTEM_LABEL_PREFIX = "aiplatform.googleapis.com/"  # system labels: kept by every patch
 
 
 def error_class(rpc_status: str | None, api_message: str | None = None) -> type[Error]:
@@ -662,20 +661,26 @@ class RestClient:
         """`PATCH {name}?updateMask=a,b` with the changed fields; the updated resource.
 
         Not idempotent by default; a caller that sets absolute values may pass
-        `idempotent=True`. With an etag, a repeat of an attempt the server applied fails with
-        ABORTED (the etag moved on): after an attempt with an unknown outcome, that ABORTED is
-        resolved by reading the resource back, and the patch is reported done when the resource
-        holds every field sent.
+        `idempotent=True`. With an etag, an ABORTED after an attempt whose outcome is unknown
+        cannot be resolved: the etag moved on either because that attempt was applied or
+        because another writer changed the run (perhaps to the very same values), so reading
+        the run back proves nothing. It raises OperationalError with `outcome_unknown` set,
+        rather than report a change that may have been lost.
         """
         params = {"updateMask": ",".join(update_mask)} if update_mask else None
         outcome = self._execute("PATCH", name, params, dict(body), idempotent=idempotent)
         failure = outcome.failure
         if (failure is not None and outcome.ambiguous and body.get("etag")
                 and failure.error.rpc_status == "ABORTED"):
-            found = self.get(name)
-            if found is not None and _holds_patch(body, update_mask, found):
-                logger.info("patch of %s succeeded on an earlier attempt; read it back", name)
-                return found
+            error = OperationalError(
+                f"PATCH /v1/{name}: the outcome is unknown: an attempt's answer was lost, and "
+                "the retry found the etag changed, by that attempt or by another writer. Read "
+                "the run again and repeat the UPDATE if it does not hold your change.",
+                http_status=failure.error.http_status, rpc_status="ABORTED",
+                api_message=failure.error.api_message, http_method="PATCH", path=f"/v1/{name}",
+            )
+            error.outcome_unknown = True  # type: ignore[attr-defined]
+            raise error
         return self._result(outcome)
 
     def delete(self, name: str) -> Json:
@@ -739,27 +744,6 @@ def _is_not_found(failure: _Failure) -> bool:
     return failure.structured and error.http_status == 404 and error.rpc_status == "NOT_FOUND"
 
 
-def _holds_patch(sent: Mapping[str, Any], update_mask: Sequence[str] | None,
-                 found: Mapping[str, Any]) -> bool:
-    """Whether `found` (read back) holds what a patch of `sent` with `update_mask` sets.
-
-    A field in the mask but not in the body is cleared; system labels the patch did not name
-    are kept by the API, so they do not count as a difference.
-    """
-    fields = list(update_mask) if update_mask else [k for k in sent if k not in _OUTPUT_FIELDS]
-    for key in fields:
-        if key in _OUTPUT_FIELDS:
-            continue
-        value, have = sent.get(key), found.get(key)
-        if isinstance(value, Mapping) or isinstance(have, Mapping):
-            wanted = dict(value or {})
-            kept = {k: v for k, v in dict(have or {}).items()
-                    if k in wanted or not k.startswith(_SYSTEM_LABEL_PREFIX)}
-            if kept != wanted:
-                return False
-        elif (value if value is not None else "") != (have if have is not None else ""):
-            return False
-    return True
 
 
 def _request_id(request: Mapping[str, Any]) -> str | None:
