@@ -175,8 +175,7 @@ class Connection:
         # EXEC has no sqlglot grammar: each parameter set runs as its own statement.
         tree = None if is_exec(sql) else parse(sql)
         if isinstance(tree, exp.Insert) and parameter_sets:
-            bound = [bind(tree, parameters) for parameters in parameter_sets]
-            outcome = self._writes.insert(tree, bound)
+            outcome = self._writes.insert(tree, list(parameter_sets))
             if isinstance(outcome, Result):
                 outcome.close()
                 return outcome.rowcount

@@ -177,6 +177,16 @@ def bind(tree: exp.Expression, parameters: Sequence[Any] | Mapping[str, Any] | N
                 "given."
             )
         return tree
+    mapping = parameter_mapping(placeholders, parameters)
+    tree = tree.copy()
+    for marker in list(tree.find_all(exp.Placeholder)):
+        marker.replace(literal(mapping[str(marker.this)]))
+    return tree
+
+
+def parameter_mapping(placeholders: Sequence[exp.Placeholder],
+                      parameters: Sequence[Any] | Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Marker name -> value, after checking that the parameters fit the markers."""
     positional = [p for p in placeholders if str(p.this or "").startswith(POSITIONAL_PREFIX)]
     if positional and len(positional) != len(placeholders):
         raise ProgrammingError("Mixing `?` and `:name` parameter markers is not supported.")
@@ -197,10 +207,7 @@ def bind(tree: exp.Expression, parameters: Sequence[Any] | Mapping[str, Any] | N
         mapping = parameters
     else:
         raise ProgrammingError("Named parameter markers (:name) need a mapping of parameters.")
-    tree = tree.copy()
-    for marker in list(tree.find_all(exp.Placeholder)):
-        key = str(marker.this)
-        if key not in mapping:
-            raise ProgrammingError(f"No value was given for parameter :{key}.")
-        marker.replace(literal(mapping[key]))
-    return tree
+    for marker in placeholders:
+        if str(marker.this) not in mapping:
+            raise ProgrammingError(f"No value was given for parameter :{marker.this}.")
+    return mapping

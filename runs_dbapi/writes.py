@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlglot import exp
@@ -43,11 +44,12 @@ from .rules import (
     parse_labels,
     same_resource_name,
 )
-from .statements import DIALECT
+from .statements import DIALECT, bind, canonical_time, parameter_mapping
 
 logger = logging.getLogger(__name__)
 
 QueryRunner = Callable[[exp.Expression], Result]
+Parameters = Sequence[Any] | Mapping[str, Any] | None
 Path = dict[str, str]
 
 
@@ -189,16 +191,19 @@ class WriteExecutor:
 
     # -- INSERT ------------------------------------------------------------------------------
 
-    def insert(self, tree: exp.Insert, parameter_rows: list[exp.Insert] | None = None
+    def insert(self, tree: exp.Insert, parameter_sets: list[Parameters] | None = None
                ) -> Result | int:
-        """INSERT ... VALUES / SELECT; `parameter_rows` are executemany's bound copies."""
+        """INSERT ... VALUES / SELECT; `parameter_sets` are executemany's parameters."""
         table, _ = self._table(tree.this)
         _refuse_clauses(tree, {"alternative": "INSERT OR ...", "conflict": "ON CONFLICT"})
         names = ([c.name for c in tree.this.expressions] if isinstance(tree.this, exp.Schema)
                  else table.column_names)
-        rows: list[Row] = []
-        for statement in parameter_rows or [tree]:
-            rows += self._source_rows(statement, len(names))
+        rows = _bound_value_rows(tree, parameter_sets) if parameter_sets else None
+        if rows is None:
+            rows = []
+            for statement in ([bind(tree, p) for p in parameter_sets] if parameter_sets
+                              else [tree]):
+                rows += self._source_rows(statement, len(names))
         fields = [field_name(n).lower() for n in names]
         if BATCH_REQUESTS_COLUMN in fields:
             others = [n for n, f in zip(names, fields, strict=True) if f != BATCH_REQUESTS_COLUMN
@@ -704,6 +709,55 @@ def _camel(name: str) -> str:
     """`display_name` -> `displayName` (gcloud writes field masks in snake_case)."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _bound_value_rows(tree: exp.Insert, parameter_sets: list[Parameters]) -> list[Row] | None:
+    """executemany's rows of `VALUES (?, ?, ...)` taken straight from the parameters.
+
+    Binding copies the whole statement tree per row (most of the CPU of a large executemany);
+    for one VALUES tuple of markers and literals the values are the parameters themselves.
+    None when the statement has another shape, or a value needs SQL to become one.
+    """
+    source = tree.expression
+    if not isinstance(source, exp.Values) or len(source.expressions) != 1:
+        return None
+    items = source.expressions[0]
+    items = list(items.expressions) if isinstance(items, exp.Tuple) else [items]
+    if not all(isinstance(i, (exp.Placeholder, exp.Literal, exp.Null)) for i in items):
+        return None
+    markers = [i for i in items if isinstance(i, exp.Placeholder)]
+    if len(markers) != len(list(tree.find_all(exp.Placeholder))):
+        return None  # markers elsewhere (e.g. RETURNING): bind the whole statement
+    constants = {id(i): _literal_value(i) for i in items if not isinstance(i, exp.Placeholder)}
+    rows: list[Row] = []
+    for parameters in parameter_sets:
+        mapping = parameter_mapping(markers, parameters)
+        row = tuple(_parameter_value(mapping[str(i.this)]) if isinstance(i, exp.Placeholder)
+                    else constants[id(i)] for i in items)
+        if any(v is _NEEDS_SQL for v in row):
+            return None
+        rows.append(row)
+    return rows
+
+
+_NEEDS_SQL = object()
+
+
+def _literal_value(node: exp.Expression) -> Any:
+    if isinstance(node, exp.Null):
+        return None
+    return node.this if node.is_string else json.loads(node.this)
+
+
+def _parameter_value(value: Any) -> Any:
+    """The value a parameter has once bound (as `statements.literal` renders it)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, datetime):
+        return canonical_time(value)
+    return _NEEDS_SQL
 
 
 def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
