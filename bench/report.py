@@ -223,7 +223,7 @@ def render(results: dict[str, Any]) -> str:
         "those the emulator counted (the most of any repetition). Data is seeded through the "
         "emulator's HTTP batchCreate, outside the timings. The floor is a hand-written "
         "`requests` loop: pageSize=1000, batchCreate, compact JSON, keep-alive, 16 threads for "
-        "calls that do not depend on each other (the driver's default pool is 16 too). The "
+        "calls that do not depend on each other (the driver's default pool has 32 workers). The "
         "clients' repetitions are interleaved (A, B, A, B, ...), so that other work on the "
         "machine weighs on all of them alike.",
         f"- **Whole run**: {results.get('seconds', 0):.0f} s; 1-minute load average "

@@ -7,15 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 from seed_statements import WRITE
-from writes_support import FAST_RETRY, World, fill, world_of
+from writes_support import FAST_RETRY, World, fill
 
 from runs_dbapi.catalog import RUNS
-from runs_dbapi.emulator import Emulator, FaultPlan
+from runs_dbapi.emulator import FaultPlan
 from runs_dbapi.exceptions import (
     DataError,
     NotSupportedError,
@@ -214,19 +214,6 @@ def test_path_values_that_address_another_resource_are_refused(value: str) -> No
 
 
 # -- against the emulator ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with Emulator(demo=True) as emu:
-        yield from world_of(emu)
-
-
-@pytest.fixture
-def world(shared: World) -> Iterator[World]:
-    shared.reset()
-    yield shared
-    shared.reset()
 
 
 @pytest.fixture

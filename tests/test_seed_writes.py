@@ -13,29 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from seed_statements import BATCH_CREATE, CREATE, DELETE, PATCH, SEED_PAGE, WRITE
-from writes_support import SYSTEM_PREFIX, World, fill, world_of
+from writes_support import SYSTEM_PREFIX, World, fill
 
-from runs_dbapi.emulator import Emulator
 from runs_dbapi.exceptions import DataError, OperationalError
 
 RETURNED = ["name", "createTime", "description", "displayName", "etag", "labels", "updateTime"]
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with Emulator(demo=True) as emu:
-        yield from world_of(emu)
-
-
-@pytest.fixture
-def world(shared: World) -> Iterator[World]:
-    shared.reset()
-    yield shared
-    shared.reset()
 
 
 def path_of(world: World, experiment: str) -> dict[str, str]:

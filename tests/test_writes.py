@@ -11,14 +11,13 @@ import datetime as dt
 import re
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from writes_support import DEMO_EXPERIMENT, SYSTEM_PREFIX, World, world_of
+from writes_support import DEMO_EXPERIMENT, SYSTEM_PREFIX, World
 
 from runs_dbapi.connection import Connection
-from runs_dbapi.emulator import Emulator, FaultPlan
+from runs_dbapi.emulator import FaultPlan
 from runs_dbapi.exceptions import (
     DataError,
     IntegrityError,
@@ -29,19 +28,6 @@ from runs_dbapi.exceptions import (
 from runs_dbapi.rest import RetryPolicy
 
 JOB_LABEL = f"{SYSTEM_PREFIX}training_job_id"
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with Emulator(demo=True) as emu:
-        yield from world_of(emu)
-
-
-@pytest.fixture
-def world(shared: World) -> Iterator[World]:
-    shared.reset()
-    yield shared
-    shared.reset()
 
 
 @pytest.fixture
