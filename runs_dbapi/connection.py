@@ -120,8 +120,11 @@ class Connection:
         self._check_open()
 
     def close(self) -> None:
+        """Close now; the connection is unusable afterwards, closing it again included
+        (PEP 249; the dbapi20 suite checks it). Leaving a `with` block closes it unless it
+        was closed already."""
         if self.closed:
-            return
+            raise exceptions.InterfaceError("The connection is already closed.")
         self.closed = True
         for result in list(self._results.values()):
             result.close()  # stops its page fetches: the workers end at their next page
@@ -134,7 +137,8 @@ class Connection:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        if not self.closed:
+            self.close()
 
     def _check_open(self) -> None:
         if self.closed:

@@ -100,7 +100,8 @@ def test_embedded_emulator_and_pep249_face() -> None:
     cursor.execute(COUNT_RUNS)
     assert cursor.fetchone() == (60,)
     connection.close()
-    connection.close()  # idempotent, as sqlite3: pools close connections that may be closed
+    with pytest.raises(runs_dbapi.InterfaceError, match="already closed"):
+        connection.close()  # PEP 249: unusable after close, closing again included
     with pytest.raises(runs_dbapi.InterfaceError, match="closed"):
         connection.cursor()
     with pytest.raises(runs_dbapi.InterfaceError, match="closed"):

@@ -113,14 +113,6 @@ class test_RunsDBAPI20(dbapi20.DatabaseAPI20Test):
     @unittest.skip(NO_DDL)
     def test_setoutputsize_basic(self) -> None: ...
 
-    @unittest.skip(
-        "close() is idempotent by design, as in sqlite3 and psycopg: connection pools and "
-        "`with` blocks close connections that may already be closed (PEP 249 does not list "
-        "close among the operations that must fail); RunsCursorSemantics.test_close checks "
-        "that every other operation on a closed connection raises"
-    )
-    def test_non_idempotent_close(self) -> None: ...
-
     # -- tests the suite leaves to each driver ------------------------------------------------
 
     def test_nextset(self) -> None:
@@ -445,7 +437,8 @@ class RunsCursorSemantics:
                      con.commit, con.rollback):
             with pytest.raises(runs_dbapi.Error):
                 call()
-        con.close()  # a second close is a no-op (see test_non_idempotent_close)
+        with pytest.raises(runs_dbapi.InterfaceError):
+            con.close()  # unusable after close, closing again included
         assert con.closed
 
     def test_process_exits_with_a_cursor_left_unread(self, emulator: Emulator,

@@ -63,7 +63,8 @@ class World:
 
     def close_connections(self) -> None:
         for connection in self._connections:
-            connection.close()
+            if not connection.closed:
+                connection.close()
         self._connections.clear()
 
     def reset(self) -> None:
