@@ -15,11 +15,14 @@ from sqlalchemy import types
 from superset.constants import TimeGrain
 from superset.db_engine_specs.base import BaseEngineSpec
 
-try:  # Superset parses SQL Lab statements with sqlglot: ours are SQLite's.
-    from sqlglot.dialects.dialect import Dialects
+from runs_dbapi.statements import LocalSQLite
+
+try:  # Superset parses and re-renders SQL Lab statements with sqlglot: ours are the driver's
+    # SQLite, whose json_extract means the value under every sqlglot release (Superset pins an
+    # older one that would rewrite it as `->`, which yields JSON text).
     from superset.sql.parse import SQLGLOT_DIALECTS
 
-    SQLGLOT_DIALECTS.setdefault("runs", Dialects.SQLITE)
+    SQLGLOT_DIALECTS.setdefault("runs", LocalSQLite)
 except ImportError:  # pragma: no cover - older Superset releases
     pass
 

@@ -137,16 +137,11 @@ def check(app: Any, url: str) -> None:
     assert [r["runsId"] for r in first] == ["bert-glue-0001", "bert-glue-0002",
                                             "bert-glue-0003"], first
 
-    step("SQL Lab query with json_extract (a known driver issue under Superset's sqlglot)")
+    step("SQL Lab query with json_extract (Superset re-renders it with its own sqlglot)")
     failed = sql_lab("SELECT count(*) AS failed FROM runs "
                      "WHERE json_extract(labels, '$.status') = 'failed'")[0]["failed"]
     expected = sum(r["failed"] for r in rows)
-    if failed == expected:
-        print("XPASS: json_extract gives the right answer now")
-    else:
-        # Reported to the driver's owners: sqlglot < 29 (Superset 6.1.0 pins sqlglot<29)
-        # regenerates SQLite's json_extract(x, p) as x -> p, which yields JSON text ('"failed"').
-        print(f"XFAIL (known driver issue): json_extract counted {failed}, not {expected}")
+    assert failed == expected, f"json_extract counted {failed}, not {expected}"
 
     step("chart query grouped by day")
     now = datetime.now(timezone.utc)
