@@ -34,13 +34,17 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
+def _connect(emu: Emulator) -> runs_dbapi.Connection:
+    return runs_dbapi.connect(endpoint=emu.url, anonymous=True, project="p", location="l",
+                              tensorboard=emu.tensorboard,  # type: ignore[attr-defined]
+                              experiment="e")
+
+
 def test_first_row_after_one_page_then_bounded_read_ahead(emu: Emulator) -> None:
     emu.set_latency(60)
     emu.reset_stats()
     try:
-        with runs_dbapi.connect(endpoint=emu.url, anonymous=True, project="p", location="l",
-                                tensorboard=emu.tensorboard,  # type: ignore[attr-defined]
-                                experiment="e") as connection:
+        with _connect(emu) as connection:
             cursor = connection.cursor()
             started = time.monotonic()
             cursor.execute("SELECT runsId FROM runs")
@@ -64,9 +68,7 @@ def test_closing_a_cursor_mid_listing_stops_the_fetching(emu: Emulator) -> None:
     emu.set_latency(30)
     emu.reset_stats()
     try:
-        with runs_dbapi.connect(endpoint=emu.url, anonymous=True, project="p", location="l",
-                                tensorboard=emu.tensorboard,  # type: ignore[attr-defined]
-                                experiment="e") as connection:
+        with _connect(emu) as connection:
             cursor = connection.cursor()
             cursor.execute("SELECT runsId FROM runs")
             assert cursor.fetchone() is not None
