@@ -210,7 +210,6 @@ class _Call:
 class _Outcome:
     result: Json | None
     failure: _Failure | None
-    attempts: int
     ambiguous: bool  # an earlier attempt may have been applied by the server
 
 
@@ -402,9 +401,9 @@ class RestClient:
             attempt += 1
             failure, result = self._attempt(call, idempotent=idempotent, attempt=attempt)
             if failure is None:
-                return _Outcome(result, None, attempt, ambiguous)
+                return _Outcome(result, None, ambiguous)
             if not failure.retry:
-                return _Outcome(None, failure, attempt, ambiguous)
+                return _Outcome(None, failure, ambiguous)
             ambiguous = ambiguous or failure.applied_maybe
             delay = max(policy.backoff(attempt, self._rng), failure.retry_after)
             if attempt >= policy.max_attempts:
@@ -425,7 +424,7 @@ class RestClient:
                 http_status=last.http_status, rpc_status=last.rpc_status,
                 api_message=last.api_message, http_method=method, path=shown,
             )
-            return _Outcome(None, _Failure(error, False, ambiguous), attempt, ambiguous)
+            return _Outcome(None, _Failure(error, False, ambiguous), ambiguous)
 
     def _attempt(
         self, call: _Call, *, idempotent: bool, attempt: int

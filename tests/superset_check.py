@@ -146,7 +146,8 @@ def check(app: Any, url: str) -> None:
     step("chart query grouped by day")
     now = datetime.now(timezone.utc)
     today = now.strftime("%Y-%m-%d")
-    for grain, expression in (("P1D", "start of day"), ("P1M", "start of month")):
+    def runs_per_grain(grain: str, **extra: Any) -> dict[str, Any]:
+        """A chart query: runs counted per createTime bucket of a time grain."""
         chart = client.call("POST", "/api/v1/chart/data", json={
             "datasource": {"id": dataset_id, "type": "table"},
             "force": True,
@@ -156,16 +157,22 @@ def check(app: Any, url: str) -> None:
                              "timeGrain": grain}],
                 "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
                              "label": "runs"}],
-                "filters": [{"col": "createTime", "op": "TEMPORAL_RANGE",
-                             "val": "No filter"}],
-                "orderby": [[{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
-                              "label": "runs"}, False]],
                 "row_limit": 1000,
+                **extra,
             }],
             "result_format": "json",
             "result_type": "full",
         })
-        query = chart["result"][0]
+        result: dict[str, Any] = chart["result"][0]
+        return result
+
+    for grain, expression in (("P1D", "start of day"), ("P1M", "start of month")):
+        query = runs_per_grain(
+            grain,
+            filters=[{"col": "createTime", "op": "TEMPORAL_RANGE", "val": "No filter"}],
+            orderby=[[{"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "runs"},
+                      False]],
+        )
         assert query["status"] == "success", query
         assert expression in query["query"], query["query"]
         data = query["data"]
@@ -184,21 +191,7 @@ def check(app: Any, url: str) -> None:
     with app.app_context():
         grains = [g for g in RunsEngineSpec.get_time_grain_expressions() if g]
     for grain in grains:
-        chart = client.call("POST", "/api/v1/chart/data", json={
-            "datasource": {"id": dataset_id, "type": "table"},
-            "force": True,
-            "queries": [{
-                "columns": [{"columnType": "BASE_AXIS", "expressionType": "SQL",
-                             "sqlExpression": "createTime", "label": "createTime",
-                             "timeGrain": grain}],
-                "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
-                             "label": "runs"}],
-                "row_limit": 1000,
-            }],
-            "result_format": "json",
-            "result_type": "full",
-        })
-        query = chart["result"][0]
+        query = runs_per_grain(grain)
         assert query["status"] == "success", (grain, query)
         assert sum(r["runs"] for r in query["data"]) == 360, (grain, query)
         buckets = [datetime.fromtimestamp(r["createTime"] / 1000, timezone.utc)

@@ -261,7 +261,7 @@ def test_page_token_is_bound_to_filter_order_and_mask(api: Api, experiment: str)
     other = api.experiment(experiment.split("/experiments/", maxsplit=1)[0], "exp2")
     response = api.call("GET", f"{other}/runs", params={**params, "pageToken": token})
     assert_aip193(response, 400, "INVALID_ARGUMENT")
-    # The page size may change between pages (choices.PAGE_TOKEN_BINDS_PAGE_SIZE is False).
+    # The page size may change between pages (an emulator choice, see choices.py).
     second = api.ok("GET", f"{experiment}/runs", params={**params, "pageSize": 5,
                                                         "pageToken": token})
     assert [r["displayName"] for r in second["tensorboardRuns"]] == [

@@ -70,9 +70,6 @@ class ApiError(Exception):
             ]
         return {"error": error}
 
-    def operation_error(self) -> dict[str, Any]:
-        """The google.rpc.Status form used inside a failed Operation (numeric code, no status)."""
-        return {"code": self.code, "message": self.message, "details": []}
 
 
 def invalid(message: str) -> ApiError:

@@ -384,7 +384,7 @@ class Service:
         return self.get_operation(name)
 
     def cancel_operation(self, name: str) -> Json:
-        # Effects apply when requested (choices.DELETE_APPLIES_IMMEDIATELY): nothing to undo.
+        # Effects apply when requested (see choices.py): nothing to undo.
         if self.store.poll_operation(name) is None:
             raise not_found(name)
         self.store.finish_operation(name)
