@@ -705,6 +705,58 @@ def test_lost_response_applies_the_create(api: Api, emu: Emulator, experiment: s
     assert_aip193(retried, 409, "ALREADY_EXISTS")
 
 
+def test_503_after_applies_the_write_then_answers_503(api: Api, emu: Emulator,
+                                                     experiment: str) -> None:
+    emu.set_faults(FaultPlan(rate=1.0, kinds=("503_after",)))
+    created = api.call("POST", f"{experiment}/runs", params={"tensorboardRunId": "r1"},
+                       json={"displayName": "applied"})
+    assert_aip193(created, 503, "UNAVAILABLE")
+    patched = api.call("PATCH", f"{experiment}/runs/r1", params={"updateMask": "description"},
+                       json={"description": "patched"})
+    assert_aip193(patched, 503, "UNAVAILABLE")
+    # A request the method refuses is served too (nothing changes), and still answered 503.
+    duplicate = api.call("POST", f"{experiment}/runs", params={"tensorboardRunId": "r1"},
+                         json={"displayName": "other"})
+    assert_aip193(duplicate, 503, "UNAVAILABLE")
+    emu.set_faults(None)
+    run = api.ok("GET", f"{experiment}/runs/r1")
+    assert (run["displayName"], run["description"]) == ("applied", "patched")
+    emu.set_faults(FaultPlan(rate=1.0, kinds=("503_after",), methods=("runs.delete",)))
+    assert_aip193(api.call("DELETE", f"{experiment}/runs/r1"), 503, "UNAVAILABLE")
+    emu.set_faults(None)
+    assert_aip193(api.call("GET", f"{experiment}/runs/r1"), 404, "NOT_FOUND")
+    assert emu.stats()["faults"] == {"503_after": 4}
+    assert emu.calls("runs.create") == 2 and emu.calls("runs.delete") == 1
+
+
+def test_503_before_and_503_after_differ_only_in_the_effect(api: Api, emu: Emulator,
+                                                             experiment: str) -> None:
+    answers = {}
+    for kind in ("503", "503_after"):
+        emu.set_faults(FaultPlan(rate=1.0, kinds=(kind,)))
+        rid = "r-" + kind.replace("_", "-")
+        response = api.call("POST", f"{experiment}/runs", params={"tensorboardRunId": rid},
+                            json={"displayName": kind})
+        answers[kind] = (response.status_code, response.json())
+    emu.set_faults(None)
+    assert answers["503"] == answers["503_after"]
+    assert_aip193(api.call("GET", f"{experiment}/runs/r-503"), 404, "NOT_FOUND")
+    assert api.ok("GET", f"{experiment}/runs/r-503-after")["displayName"] == "503_after"
+
+
+def test_503_after_is_a_known_kind_of_the_control_endpoint(api: Api, emu: Emulator,
+                                                          experiment: str) -> None:
+    configured = requests.post(f"{emu.url}/emulator/config", timeout=30, json={
+        "faults": {"rate": 1.0, "kinds": ["503_after"], "methods": ["runs.create"]}})
+    assert configured.status_code == 200, configured.text
+    assert_aip193(api.call("POST", f"{experiment}/runs", params={"tensorboardRunId": "c1"},
+                           json={"displayName": "c1"}), 503, "UNAVAILABLE")
+    emu.set_faults(None)
+    assert api.ok("GET", f"{experiment}/runs/c1")["displayName"] == "c1"
+    with pytest.raises(ValueError, match="unknown fault kinds"):
+        FaultPlan(rate=1.0, kinds=("503_late",))
+
+
 def test_slow_fault_and_latency(api: Api, emu: Emulator, experiment: str) -> None:
     emu.set_faults(FaultPlan(rate=1.0, kinds=("slow",), slow_seconds=0.25))
     started = time.monotonic()

@@ -8,9 +8,12 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-# Kinds of fault: an HTTP error, a connection reset before the request is served, a reset after it
-# was served (the response is lost: the client cannot know the write happened), or a slow reply.
-FAULT_KINDS = ("429", "500", "503", "reset", "lost_response", "slow")
+# Kinds of fault: an HTTP error before the request is served, a connection reset before it is
+# served, a reset after it was served (the response is lost: the client cannot know the write
+# happened), a 503 UNAVAILABLE sent after it was served (`503_after`: its effects are kept, its
+# answer replaced, as when a front end gives up on a back end that went on to finish the work),
+# or a slow reply.
+FAULT_KINDS = ("429", "500", "503", "reset", "lost_response", "503_after", "slow")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def _fault_error(fault: str, retry_after: int) -> ApiError | None:
         )
     if fault == "500":
         return ApiError("INTERNAL", "Internal error encountered.")
-    if fault == "503":
+    if fault in ("503", "503_after"):
         return ApiError("UNAVAILABLE", "The service is currently unavailable.")
     return None
 
@@ -282,6 +282,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(server.faults.plan.slow_seconds)
         error = _fault_error(fault, server.faults.plan.retry_after) if fault else None
+        if error is not None and fault == "503_after":
+            # Served first, whatever it answers; the client only ever sees the 503.
+            try:
+                route.call()
+            except ApiError as served:
+                logger.debug("%s served (%s) before an injected 503", route.method, served)
         if error is not None:
             raise error
         result = route.call()
