@@ -58,6 +58,7 @@ class Connection:
         iam_endpoint_override: str | None = None,
         quota_project: str | None = None,
         anonymous: bool = False,
+        credentials_hosts: str | Sequence[str] | None = None,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         pushdown: bool = True,
@@ -86,7 +87,8 @@ class Connection:
             credentials_info=credentials_info, access_token=access_token,
             impersonate_service_account=impersonate_service_account,
             iam_endpoint_override=iam_endpoint_override, quota_project=quota_project,
-            anonymous=anonymous, pool_size=max(32, max_workers * 2),
+            anonymous=anonymous, credentials_hosts=credentials_hosts,
+            pool_size=max(32, max_workers * 2),
         )
         self.client = RestClient(self.endpoint, session, timeout=timeout, retry=retry,
                                  progress=progress)

@@ -128,7 +128,9 @@ def test_service_account_key_info(emu: Emulator, key_info: dict[str, str],
 def test_service_account_key_file(emu: Emulator, key_file: Path, key_info: dict[str, str],
                                   caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    session = build_session(endpoint=emu.url, credentials_path=str(key_file))
+    # A key file is read from disk, not passed by value: the emulator stands in for Google.
+    session = build_session(endpoint=emu.url, credentials_path=str(key_file),
+                            credentials_hosts=emu.url)
     rest = client_for(emu, session)
     list_boards(rest)
     list_boards(rest)
@@ -182,7 +184,8 @@ def test_application_default_credentials(emu: Emulator, key_info: dict[str, str]
         return credentials, "test-project"
 
     monkeypatch.setattr(google.auth, "default", fake_default)
-    session = build_session(endpoint=emu.url)
+    # Application Default Credentials go to the emulator only because it is named.
+    session = build_session(endpoint=emu.url, credentials_hosts=emu.url)
     assert list_boards(client_for(emu, session)) == {}
     assert asked == [[CLOUD_PLATFORM_SCOPE]]
     assert emu.auth.principal(bearer(session)) == SOURCE_SA
@@ -267,12 +270,13 @@ def test_pool_size_sizes_both_adapters(emu: Emulator) -> None:
 
 
 def test_unreadable_key_file(tmp_path: Path) -> None:
+    vertex = default_endpoint("us-central1")  # a key file's credentials may go there
     with pytest.raises(InterfaceError, match="credentials_path: cannot read"):
-        build_session(endpoint="https://h", credentials_path=str(tmp_path / "missing.json"))
+        build_session(endpoint=vertex, credentials_path=str(tmp_path / "missing.json"))
     bad = tmp_path / "bad.json"
     bad.write_text("not json but a secret-ish string s3cr3t")
     with pytest.raises(InterfaceError, match="not a JSON credentials file") as caught:
-        build_session(endpoint="https://h", credentials_path=str(bad))
+        build_session(endpoint=vertex, credentials_path=str(bad))
     assert "s3cr3t" not in str(caught.value)
 
 
@@ -294,7 +298,7 @@ def test_key_with_a_broken_private_key(key_info: dict[str, str], key_file: Path,
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
     with pytest.raises(InterfaceError, match="credentials_path") as by_path:
-        build_session(endpoint="https://h", credentials_path=str(path))
+        build_session(endpoint=default_endpoint("us-central1"), credentials_path=str(path))
     assert_never_leaks([*secrets_of(key_info, key_file), path.read_text()], str(by_path.value))
 
 

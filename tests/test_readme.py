@@ -143,17 +143,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _vertex_text(block: Block, url: str) -> str:
-    """The block aimed at the emulator standing in for Vertex AI: endpoint= added."""
+    """The block aimed at the emulator standing in for Vertex AI: endpoint= added, and the
+    emulator named in credentials_hosts, so that credentials go to it as they would to Google."""
     def add(match: re.Match[str]) -> str:
         text = match.group(0)
-        extra = f"endpoint={url}"
+        extra = f"endpoint={url}&credentials_hosts={url}"
         if "impersonate_service_account" in text:
             extra += f"&iam_endpoint_override={url}"
         return text + ("&" if "?" in text else "?") + extra
 
     text = re.sub(r"runs://my-project[^\"']*", add, block.body)
     if block.lang == "python":
-        extra = f"endpoint={url!r}, "
+        extra = f"endpoint={url!r}, credentials_hosts={url!r}, "
         if "impersonate_service_account" in text:
             extra += f"iam_endpoint_override={url!r}, "
         text = text.replace("runs_dbapi.connect(", "runs_dbapi.connect(" + extra)
