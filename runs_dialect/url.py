@@ -4,6 +4,11 @@ Trailing path parts may be left out: statements then name them (`WHERE experimen
 or the driver fans out over every tensorboard or experiment. Query options are the connection
 options of `runs_dbapi.connect()`; anything else is refused, naming the options there are.
 `build_url()` makes such a URL from values, quoting what needs quoting.
+
+`shared_server_refusals()` is the policy of servers where the people who write URLs are not
+the people whose credentials the server holds (Superset's engine spec applies it): the options
+that would make the server act with its own identity, or reach a host of the URL's choosing,
+are refused unless the server's administrator allows them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from sqlalchemy.engine.url import URL, make_url
@@ -87,6 +92,18 @@ def _endpoint(name: str, value: str) -> str:
     return value
 
 
+def _hosts(name: str, value: str) -> str:
+    from runs_dbapi.auth import parse_credentials_hosts  # noqa: PLC0415 - only if asked
+    from runs_dbapi.exceptions import InterfaceError  # noqa: PLC0415
+
+    try:
+        if not parse_credentials_hosts(value):
+            raise ArgumentError(f"runs:// URL option {name} is empty.")
+    except InterfaceError as error:
+        raise ArgumentError(f"runs:// URL option {error}") from None
+    return value
+
+
 # Query option -> how its text becomes the driver's keyword argument.
 OPTIONS: dict[str, Callable[[str, str], Any]] = {
     "project": _path_part,
@@ -103,6 +120,7 @@ OPTIONS: dict[str, Callable[[str, str], Any]] = {
     "iam_endpoint_override": _endpoint,
     "quota_project": _text,
     "anonymous": _boolean,
+    "credentials_hosts": _hosts,
     "timeout": _positive_float,
     "pushdown": _boolean,
     "wait_operations": _boolean,
@@ -244,3 +262,91 @@ def build_url(
         database="/".join(path[1:]) or None,
         query=query,
     )
+
+
+# -- shared servers ----------------------------------------------------------------------------
+
+# Options a URL may not use on a shared server unless its administrator allows them, and why.
+_GUARDED = {
+    "endpoint": "it points the server at {value}, which is not a Google API host",
+    "iam_endpoint_override": "it would make the server send credentials to an IAM endpoint of "
+                             "the URL's choosing",
+    "impersonate_service_account": "it would make the server act as {value} with its own "
+                                   "identity",
+    "quota_project": "it bills the server's API quota to project {value}, not the URL's "
+                     "project",
+    "credentials_hosts": "it would make the server send its own credentials to hosts of the "
+                         "URL's choosing",
+    "credentials_path": "it would make the server read a key file from its own disk",
+    "emulator": "it would start an emulator inside the server's process",
+}
+GUARDED_OPTIONS = frozenset(_GUARDED)
+
+
+def _allowlist(allowed: Mapping[str, Any] | None, setting: str) -> dict[str, Any]:
+    if allowed is None:
+        return {}
+    if not isinstance(allowed, Mapping):
+        raise ArgumentError(f"{setting}: expected a dict of option name -> True or a list of "
+                            f"allowed values, got {type(allowed).__name__}.")
+    for name, values in allowed.items():
+        if name not in _GUARDED:
+            raise ArgumentError(f"{setting}: {name!r} is not an option that needs allowing; "
+                                f"those are {', '.join(sorted(_GUARDED))}.")
+        if values is not True and not (
+                isinstance(values, Collection) and not isinstance(values, (str, Mapping))
+                and all(isinstance(v, str) for v in values)):
+            raise ArgumentError(f"{setting}: {name} must be True (any value) or a list of "
+                                "allowed values (strings).")
+    return dict(allowed)
+
+
+def _is_allowed(name: str, value: str, allowed: Any) -> bool:
+    if allowed is True:
+        return True
+    if allowed is None:
+        return False
+    if name == "endpoint":
+        return value.rstrip("/") in {v.rstrip("/") for v in allowed}
+    if name == "credentials_hosts":
+        wanted = {v.strip().lower() for v in allowed}
+        return all(h.strip().lower() in wanted for h in value.split(",") if h.strip())
+    return value in set(allowed)
+
+
+def shared_server_refusals(options: Mapping[str, Any], allowed: Mapping[str, Any] | None = None,
+                           *, setting: str = "RUNS_URL_ALLOWLIST") -> list[str]:
+    """Why each option of `options` (connect() keyword arguments, as `parse_url` gives them)
+    is refused on a shared server, given the administrator's `allowed` (`setting`: option name
+    -> True for any value, or a list of allowed values). An empty list: nothing refused.
+
+    Refused unless allowed: `endpoint` other than a Google API host over HTTPS,
+    `iam_endpoint_override`, `impersonate_service_account`, `quota_project` other than the
+    URL's project, `credentials_hosts`, `credentials_path` and `emulator`.
+    """
+    from runs_dbapi.auth import is_google_host  # noqa: PLC0415 - only on a shared server
+
+    allow = _allowlist(allowed, setting)
+    refusals = []
+    for name in sorted(set(options) & GUARDED_OPTIONS):
+        value = options[name]
+        if value is None:
+            continue
+        text = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+        if name == "endpoint" and is_google_host(text):
+            continue
+        if name == "quota_project" and text == options.get("project"):
+            continue
+        if _is_allowed(name, text, allow.get(name)):
+            continue
+        if name == "endpoint":
+            from runs_dbapi.exceptions import redact  # noqa: PLC0415
+
+            text = redact(text)
+        reason = _GUARDED[name].format(value=text)
+        refusals.append(
+            f"runs:// option {name} is refused on this server: {reason}. An administrator "
+            f"can allow it with {setting} = {{{name!r}: [{text!r}]}} in the server's "
+            "configuration."
+        )
+    return refusals

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 
@@ -37,6 +38,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address literal; any other name may be reached from outside."""
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, require_auth: bool) -> str | None:
+    """What to say when the emulator listens where other machines can reach it."""
+    if _is_loopback(host):
+        return None
+    if not require_auth:
+        return (f"listening on {host}, reachable from other machines, with NO authentication: "
+                "anyone who can reach it can read and change its data. Bind to 127.0.0.1, or "
+                "pass --require-auth")
+    return (f"listening on {host}, reachable from other machines. --require-auth refuses calls "
+            "without a token issued by this emulator, but its /token endpoint issues tokens "
+            "to any caller (signatures are not checked): it stands in for Google in tests and "
+            "is no security boundary")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -51,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                         require_auth=args.require_auth, demo=args.demo)
     log = logging.getLogger("runs_dbapi.emulator")
     log.info("runs-emulator serving %s (db %s)", emulator.url, args.db)
+    warning = exposure_warning(args.host, args.require_auth)
+    if warning is not None:
+        log.warning("runs-emulator: %s", warning)
     if args.demo:
         log.info("demo data: project demo-project, location us-central1, tensorboard 'demo'")
     try:
