@@ -714,10 +714,10 @@ def test_503_after_applies_the_write_then_answers_503(api: Api, emu: Emulator,
     patched = api.call("PATCH", f"{experiment}/runs/r1", params={"updateMask": "description"},
                        json={"description": "patched"})
     assert_aip193(patched, 503, "UNAVAILABLE")
-    # A request the method refuses is served too (nothing changes), and still answered 503.
+    # A request the method refuses changes nothing: it keeps its own answer.
     duplicate = api.call("POST", f"{experiment}/runs", params={"tensorboardRunId": "r1"},
                          json={"displayName": "other"})
-    assert_aip193(duplicate, 503, "UNAVAILABLE")
+    assert_aip193(duplicate, 409, "ALREADY_EXISTS")
     emu.set_faults(None)
     run = api.ok("GET", f"{experiment}/runs/r1")
     assert (run["displayName"], run["description"]) == ("applied", "patched")
@@ -727,6 +727,8 @@ def test_503_after_applies_the_write_then_answers_503(api: Api, emu: Emulator,
     assert_aip193(api.call("GET", f"{experiment}/runs/r1"), 404, "NOT_FOUND")
     assert emu.stats()["faults"] == {"503_after": 4}
     assert emu.calls("runs.create") == 2 and emu.calls("runs.delete") == 1
+    emu.set_faults(FaultPlan(rate=1.0, kinds=("503_after",), methods=("runs.delete",)))
+    assert_aip193(api.call("DELETE", f"{experiment}/runs/r1"), 404, "NOT_FOUND")
 
 
 def test_503_before_and_503_after_differ_only_in_the_effect(api: Api, emu: Emulator,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 # Kinds of fault: an HTTP error before the request is served, a connection reset before it is
 # served, a reset after it was served (the response is lost: the client cannot know the write
-# happened), a 503 UNAVAILABLE sent after it was served (`503_after`: its effects are kept, its
-# answer replaced, as when a front end gives up on a back end that went on to finish the work),
-# or a slow reply.
+# happened), a 503 UNAVAILABLE sent after it was served (`503_after`: a change it made is kept,
+# its answer replaced, as when a front end gives up on a back end that went on to finish the
+# work; like lost_response, a call the method refuses keeps its own error), or a slow reply.
 FAULT_KINDS = ("429", "500", "503", "reset", "lost_response", "503_after", "slow")
 
 

@@ -282,15 +282,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(server.faults.plan.slow_seconds)
         error = _fault_error(fault, server.faults.plan.retry_after) if fault else None
-        if error is not None and fault == "503_after":
-            # Served first, whatever it answers; the client only ever sees the 503.
-            try:
-                route.call()
-            except ApiError as served:
-                logger.debug("%s served (%s) before an injected 503", route.method, served)
-        if error is not None:
+        if error is not None and fault != "503_after":
             raise error
         result = route.call()
+        if error is not None:
+            # 503_after: applied, then answered 503. As with lost_response, a call the method
+            # refuses (nothing applied) keeps its own answer.
+            raise error
         if fault == "lost_response":
             self._reset_connection()
             return
