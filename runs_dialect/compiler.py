@@ -17,7 +17,11 @@ from sqlalchemy.dialects.sqlite.base import (
     SQLiteIdentifierPreparer,
     SQLiteTypeCompiler,
 )
+from sqlalchemy.exc import CompileError
 from sqlalchemy.sql import expression
+from sqlalchemy.sql.elements import BindParameter
+
+from runs_dbapi.sqlfunctions import PYTHON_FLAGS
 
 from .compat import SQLALCHEMY_2
 
@@ -53,6 +57,38 @@ class RunsCompiler(SQLiteCompiler):
         path = self.process(binary.right, **kw)
         operator = "->" if binary.type._type_affinity is sqltypes.JSON else "->>"
         return f"({left} {operator} {path})"
+
+    def visit_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return self._regexp_match(binary, "REGEXP", **kw)
+
+    def visit_not_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return self._regexp_match(binary, "NOT REGEXP", **kw)
+
+    def visit_regexp_replace_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        """`regexp_replace(value, pattern, replacement)`: the driver replaces every match."""
+        value = self.process(binary.left, **kw)
+        pattern, replacement = binary.right.clauses
+        flagged = self._flagged(binary, self.process(pattern, **kw))
+        return f"regexp_replace({value}, {flagged}, {self.process(replacement, **kw)})"
+
+    def _regexp_match(self, binary: Any, operator: str, **kw: Any) -> str:
+        left = self.process(binary.left, **kw)
+        return f"{left} {operator} {self._flagged(binary, self.process(binary.right, **kw))}"
+
+    @staticmethod
+    def _flagged(binary: Any, pattern: str) -> str:
+        """The pattern with `flags=` as Python's inline flags: `('(?i)' || ?)`. (SQLAlchemy's
+        SQLite compiler drops them silently; the driver's regular expressions are Python's.)"""
+        flags = binary.modifiers.get("flags")
+        if isinstance(flags, BindParameter):  # SQLAlchemy 1.4 accepts an expression too
+            flags = flags.value
+        if not flags:
+            return pattern
+        if not isinstance(flags, str) or not set(flags) <= PYTHON_FLAGS:
+            raise CompileError(
+                f"regular expression flags {flags!r}: the runs dialect takes Python's inline "
+                f"flag letters ({''.join(sorted(PYTHON_FLAGS))}), e.g. flags='i'")
+        return f"('(?{flags})' || {pattern})"
 
     def returning_clause(self, stmt: Any, returning_cols: Any, **kw: Any) -> str:
         """RETURNING plain column names: the driver evaluates them over the written runs."""
