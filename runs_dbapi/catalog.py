@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 STRING, TIMESTAMP, JSON, INTEGER, BOOLEAN = "STRING", "TIMESTAMP", "JSON", "INTEGER", "BOOLEAN"
+_PROTO3_DEFAULTS: dict[str, Any] = {STRING: "", INTEGER: 0, BOOLEAN: False, JSON: {}}
 
 # The seed's list parameters: WHERE terms sent to the API as written, never columns of a row.
 LIST_PARAMETERS = ("filter", "orderBy", "pageSize", "pageToken", "readMask")
@@ -33,6 +35,14 @@ class Column:
     output_only: bool = False
     path_parameter: bool = False
     writable: bool = False  # settable by create and patch
+
+    @property
+    def default(self) -> Any:
+        """The value of the field when the API omits it: proto3's default for its type (a
+        timestamp is a message, so an omitted one is unset: NULL)."""
+        if self.path_parameter:
+            return None
+        return _PROTO3_DEFAULTS.get(self.type)
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,9 @@ class Cursor:
         self.rowcount = outcome.rowcount
         rows = outcome.rows
         types = list(outcome.types)
-        if outcome.names and any(t is None for t in types):
-            # Types of computed columns come from the first row (it is fetched anyway).
+        if outcome.names:
+            # The first row is read here, so that the API's errors (a bad filter) surface in
+            # execute(), and so that columns typed by their data take the first row's types.
             first = next(rows, None)
             if first is not None:
                 rows = itertools.chain([first], rows)

@@ -6,42 +6,15 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from .catalog import BOOLEAN, INTEGER, JSON, STRING, TIMESTAMP, Column
 from .exceptions import DataError, OperationalError, ProgrammingError
+from .sqlfunctions import register as register_functions
+from .timestamps import api_time_to_local, local_to_datetime
 
 Row = tuple[Any, ...]
-
-
-def api_time_to_local(text: str | None) -> str | None:
-    """`2024-02-16T23:56:54.194318Z` -> `2024-02-16 23:56:54.194318` (cheap: no datetime)."""
-    if not text:
-        return None
-    body = text.rstrip("Zz").replace("T", " ", 1)
-    if "+" in body[10:] or "-" in body[10:]:  # an explicit offset: take the slow, exact path
-        moment = datetime.fromisoformat(text).astimezone(timezone.utc)
-        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if "." in body:
-        seconds, fraction = body.split(".", 1)
-        return f"{seconds}.{fraction[:6].ljust(6, '0')}"
-    return body + ".000000"
-
-
-def local_to_datetime(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    if len(text) == 26 and text[10] == " " and text[19] == ".":
-        # The form api_time_to_local writes: one C call instead of two (same value).
-        try:
-            return datetime.fromisoformat(text + "+00:00")
-        except ValueError:
-            pass
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return text
 
 
 def local_to_json(text: Any) -> Any:
@@ -56,30 +29,15 @@ def local_to_json(text: Any) -> Any:
 # json.dumps(value, separators=(",", ":"), ensure_ascii=False), without an encoder per call.
 _json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
-_EMPTY_STRING_FIELDS = ("description", "displayName", "etag")
+def _default(column: Column) -> Any:
+    """proto3's default for an omitted field (a fresh map for JSON: rows must not share one)."""
+    return {} if column.type == JSON else column.default
 
 
 def row_from_resource(columns: Sequence[Column], resource: dict[str, Any],
                       path: dict[str, str]) -> Row:
     """One API resource (proto3 JSON) as a row in the columns' order."""
-    values: list[Any] = []
-    for column in columns:
-        if column.path_parameter:
-            values.append(path.get(column.name))
-            continue
-        value = resource.get(column.api_field or column.name)
-        if column.type == TIMESTAMP:
-            value = api_time_to_local(value)
-        elif column.type == JSON:
-            value = _json_text(value if value is not None else {})
-        elif value is None and column.api_field in _EMPTY_STRING_FIELDS:
-            value = ""  # proto3 omits empty strings: they are empty, not unknown
-        elif column.type == INTEGER and value is not None:
-            value = int(value)
-        elif column.type == BOOLEAN:
-            value = bool(value)
-        values.append(value)
-    return tuple(values)
+    return tuple(column_reader(c)(resource, path) for c in columns)
 
 
 Reader = Callable[[dict[str, Any], Mapping[str, str]], Any]
@@ -101,13 +59,13 @@ def column_reader(column: Column, id_column: str | None = None) -> Reader:
         return lambda r, p: api_time_to_local(r.get(key))
     if column.type == JSON:
         return lambda r, p: _json_text(v if (v := r.get(key)) is not None else {})
-    empty = "" if column.api_field in _EMPTY_STRING_FIELDS else None
+    default = column.default
     kind = column.type
 
     def read(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
         value = resource.get(key)
         if value is None:
-            return False if kind == BOOLEAN and empty is None else empty
+            return default  # proto3 omits default values: they are known, not NULL
         if kind == INTEGER:
             return int(value)
         if kind == BOOLEAN:
@@ -166,7 +124,7 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
     """
     key = column.api_field or column.name
     if column.type == JSON and restore is local_to_json and not column.path_parameter:
-        return lambda r, p: v if (v := r.get(key)) is not None else {}
+        return lambda r, p: v if (v := r.get(key)) is not None else _default(column)
     read = column_reader(column, id_column)
     integer = _sqlite_type(column.type) == "INTEGER"
 
@@ -199,7 +157,7 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
             return final(resource, path)
         return timestamp
     if column.type == STRING and restore is None:
-        empty = "" if column.api_field in _EMPTY_STRING_FIELDS else None
+        empty = column.default
 
         def text(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
             value = resource.get(key)
@@ -225,6 +183,7 @@ class LocalDatabase:
 
     def __init__(self) -> None:
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        register_functions(self.db)  # REGEXP, percentile_cont, stddev, ... (sqlfunctions)
         self.columns: dict[str, list[str]] = {}  # local table name -> its columns
 
     def close(self) -> None:
@@ -273,4 +232,10 @@ def restorer(kind: str | None) -> Any:
         return local_to_datetime
     if kind == JSON:
         return local_to_json
+    if kind == BOOLEAN:
+        return local_to_bool
     return None
+
+
+def local_to_bool(value: Any) -> Any:
+    return bool(value) if isinstance(value, int) else value

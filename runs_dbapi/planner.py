@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
 
-from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, TIMESTAMP, Column, Table, find_table
+from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, Column, Table, find_table
 from .exceptions import DataError, ProgrammingError
-from .pushdown import Pushed, Translator, parse_timestamp
+from .outputs import RESTORED, QueryTypes, canonicalise_timestamp_literals
+from .pushdown import Pushed, Translator
 from .rules import check_path_value
-from .statements import DIALECT, canonical_time
-
-_SQLGLOT_TYPES = {"STRING": "TEXT", "TIMESTAMP": "TIMESTAMP", "JSON": "JSON",
-                  "INTEGER": "BIGINT", "BOOLEAN": "BOOLEAN"}
-_CATALOG_TYPES = {"TIMESTAMP": "TIMESTAMP", "TIMESTAMPTZ": "TIMESTAMP", "DATETIME": "TIMESTAMP",
-                  "JSON": "JSON"}
+from .sqlfunctions import rewrite as rewrite_local
+from .statements import DIALECT
 
 
 @dataclass
@@ -52,7 +46,11 @@ class QueryPlan:
     stream: bool  # row-wise over one scan: evaluate page by page as pages arrive
     limit: int | None = None  # applied while streaming
     offset: int = 0
-    types: list[str | None] = field(default_factory=list)  # catalog type per output column
+    # Per output column: the catalog type its values carry back to Python (datetime, dict,
+    # bool), and its description type code (None: taken from the first row).
+    types: list[str | None] = field(default_factory=list)
+    codes: list[str | None] = field(default_factory=list)
+    needed: set[str] | None = None  # columns the local SQL reads (None: all)
 
 
 def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
@@ -160,10 +158,13 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
             if "orderBy" not in scan.pushed.parameters:
                 scan.order_by = None
         scans.append(scan)
-    _canonicalise_timestamps(local, scans)
+    query_types = QueryTypes(local, {s.local_name: s.columns for s in scans})
+    canonicalise_timestamp_literals(query_types)
+    _name_equalities(query_types, scans)
+    read = read_columns(local)
     if pushdown:
         for scan in scans:
-            _push_projection(local, scan)
+            _push_projection(read, scan)
     stream = False
     limit, offset = None, 0
     if isinstance(local, exp.Select) and len(scans) == 1 and _is_row_wise(local):
@@ -196,8 +197,12 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
             scan.limit = limit + offset
         if not stream:
             limit, offset = None, 0
-    return QueryPlan(scans=scans, sql=local.sql(dialect=DIALECT), stream=stream, limit=limit,
-                     offset=offset, types=_output_types(local, scans))
+    kinds = query_types.output_kinds() or []
+    return QueryPlan(scans=scans, sql=rewrite_local(local).sql(dialect=DIALECT), stream=stream,
+                     limit=limit,
+                     offset=offset,
+                     types=[k.carried if k.carried in RESTORED else None for k in kinds],
+                     codes=[k.description_code for k in kinds], needed=read)
 
 
 def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
@@ -207,7 +212,9 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
     sources = 0
     if select is not None:
         sources = (1 if select.args.get("from_") else 0) + len(select.args.get("joins") or [])
-    translator = Translator(table, alias, only_source=sources == 1)
+    aliases = frozenset(p.alias.lower() for p in (select.expressions if select else [])
+                        if isinstance(p, exp.Alias) and table.column(p.alias) is None)
+    translator = Translator(table, alias, only_source=sources == 1, output_aliases=aliases)
     pushed = Pushed()
     where = select.args.get("where") if select is not None else None
     for conjunct in _conjuncts(where.this if where else None):
@@ -229,7 +236,7 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
         translator.column_name(c) is None and c.name.lower() in
         {p.name.lower() for p in PAGE_COLUMNS[table.name]}
         for c in select.find_all(exp.Column)
-        if not c.table or c.table.lower() == alias.lower()
+        if (not c.table and c.name.lower() not in aliases) or c.table.lower() == alias.lower()
     )
     scan = Scan(table=table, local_name=f"_t{index}_{table.name}", pushed=pushed,
                 page_mode=page_mode)
@@ -239,11 +246,11 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
         order = select.args.get("order")
         if order is not None and scan.order_by is None:
             # SQLite reads `ORDER BY x` as the output column aliased x, if there is one.
-            aliases = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)
+            renamed = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)
                        and not (isinstance(p.this, exp.Column)
                                 and p.this.name.lower() == p.alias.lower())}
             terms = [None if isinstance(o.this, exp.Column) and not o.this.table
-                     and o.this.name.lower() in aliases else translator.order_term(o)
+                     and o.this.name.lower() in renamed else translator.order_term(o)
                      for o in order.expressions]
             if all(terms):
                 scan.order_by = ", ".join(t for t in terms if t)
@@ -262,19 +269,28 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
     return scan
 
 
-def _push_projection(tree: exp.Expression, scan: Scan) -> None:
-    """Ask only for the fields the statement reads (`readMask`), unless it reads them all.
+def read_columns(tree: exp.Expression) -> set[str] | None:
+    """Lower-case names of the columns a statement reads anywhere, from its tree (None: it
+    reads every column: a `*` other than `count(*)`, or a NATURAL JOIN).
 
-    Conservative: any `*` projection keeps every field, and a column name counts as read by
-    every table reference, whoever it is qualified with. `name` is always read: rows take
-    their own ID from it.
+    Conservative: a name counts as read for every table, whoever it is qualified with; the
+    columns of `JOIN ... USING (...)` count too.
     """
-    if scan.page_mode or scan.read_mask is not None:
+    if any(not isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star)):
+        return None
+    read: set[str] = set()
+    for join in tree.find_all(exp.Join):
+        if str(join.args.get("method") or "").upper() == "NATURAL":
+            return None
+        read |= {i.name.lower() for i in join.args.get("using") or []}
+    return read | {c.name.lower() for c in tree.find_all(exp.Column)}
+
+
+def _push_projection(read: set[str] | None, scan: Scan) -> None:
+    """Ask only for the fields the statement reads (`readMask`), unless it reads them all.
+    `name` is always read: rows take their own ID from it."""
+    if scan.page_mode or scan.read_mask is not None or read is None:
         return
-    for star in tree.find_all(exp.Star):
-        if isinstance(star.parent, (exp.Select, exp.Column)):
-            return
-    read = {c.name.lower() for c in tree.find_all(exp.Column)}
     fields = {"name"} | {c.api_field for c in scan.table.columns
                          if c.api_field and c.name.lower() in read}
     every = {c.api_field for c in scan.table.columns if c.api_field}
@@ -296,6 +312,8 @@ def _resolve_path(scan: Scan, defaults: Mapping[str, str | None]) -> None:
     for name in scan.table.parent_path:
         if name not in path and defaults.get(name):
             path[name] = [str(defaults[name])]
+    if not path.get("projectsId") and scan.pushed.name_projects:
+        path["projectsId"] = list(dict.fromkeys(scan.pushed.name_projects))
     for required, option in (("projectsId", "project"), ("locationsId", "location")):
         if not path.get(required):
             raise ProgrammingError(
@@ -318,58 +336,35 @@ def _is_path_segment(value: str, name: str) -> bool:
     return True
 
 
-def _canonicalise_timestamps(tree: exp.Expression, scans: list[Scan]) -> None:
-    """Compare timestamp columns with literals in one text form (`2024-01-01T00:00:00Z` too)."""
-    names = {c.name.lower() for s in scans for c in s.columns if c.type == TIMESTAMP}
-    comparisons = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, exp.In)
-    for column in list(tree.find_all(exp.Column)):
-        parent = column.parent
-        if column.name.lower() not in names or not isinstance(parent, comparisons):
-            continue
-        operands = [parent.args.get(key) for key in ("this", "expression", "low", "high")]
-        for operand in [*operands, *parent.expressions]:
-            if isinstance(operand, exp.Literal) and operand.is_string:
-                moment = parse_timestamp(str(operand.this))
-                if moment is not None:
-                    operand.replace(exp.Literal.string(canonical_time(moment)))
+def _name_equalities(types: QueryTypes, scans: list[Scan]) -> None:
+    """`name = 'projects/<p>/...'` holds whether `<p>` is the project's ID or its number.
 
-
-def _output_types(tree: exp.Expression, scans: list[Scan]) -> list[str | None]:
-    """The catalog type of each output column (to restore datetimes and dicts), if known.
-
-    Type inference is the costliest step of planning (a few ms), and BI tools and dashboards
-    send the same statements again and again: answers are kept per SQL text and tables.
+    The API names projects by number whatever the request said; a user may write the ID they
+    know. Locally the term also holds for the row whose `projectsId` (the project the row was
+    read under) is `<p>` and whose name is the same below the project.
     """
-    key = (tree.sql(dialect=DIALECT), tuple((s.local_name, s.table.name, s.page_mode)
-                                            for s in scans))
-    with _TYPES_LOCK:
-        known = _TYPES_CACHE.get(key)
-    if known is None:
-        known = _typed_projections(tree, scans)
-        with _TYPES_LOCK:
-            if len(_TYPES_CACHE) >= _TYPES_CACHE_SIZE:
-                _TYPES_CACHE.clear()
-            _TYPES_CACHE[key] = known
-    return list(known)
-
-
-_TYPES_CACHE: dict[tuple[str, tuple[tuple[str, str, bool], ...]], tuple[str | None, ...]] = {}
-_TYPES_CACHE_SIZE = 512
-_TYPES_LOCK = threading.Lock()
-
-
-def _typed_projections(tree: exp.Expression, scans: list[Scan]) -> tuple[str | None, ...]:
-    schema = {s.local_name: {c.name: _SQLGLOT_TYPES.get(c.type, "TEXT") for c in s.columns}
-              for s in scans}
-    try:
-        typed = annotate_types(
-            qualify(tree.copy(), schema=schema, dialect=DIALECT, validate_qualify_columns=False,
-                    identify=False),
-            schema=schema, dialect=DIALECT,
-        )
-    except (SqlglotError, KeyError, ValueError, TypeError):
-        return ()
-    if not isinstance(typed, exp.Query):
-        return ()
-    return tuple(_CATALOG_TYPES.get(p.type.this.name if p.type is not None else "")
-                 for p in typed.selects)
+    tables = {s.local_name.lower(): s.table for s in scans}
+    for scope in types.scopes:
+        for equality in list(scope.find_all(exp.EQ)):
+            column, value = equality.this, equality.expression
+            if isinstance(column, exp.Literal):
+                column, value = value, column
+            if not (isinstance(column, exp.Column) and column.name.lower() == "name"
+                    and isinstance(value, exp.Literal) and value.is_string):
+                continue
+            found = types.base_source(column, scope)
+            if found is None:
+                continue
+            alias, source = found
+            table = tables.get(source.name.lower())
+            text = str(value.this)
+            if table is None or table.parse_name(text) is None:
+                continue
+            project, below = text.split("/")[1], text[len("projects/") + len(text.split("/")[1]):]
+            subject = exp.column("name", table=alias, quoted=True).sql(dialect=DIALECT)
+            local = (f"({subject} = {value.sql(dialect=DIALECT)} OR ("
+                     f"{exp.column('projectsId', table=alias, quoted=True).sql(dialect=DIALECT)}"
+                     f" = {exp.Literal.string(project).sql(dialect=DIALECT)} AND "
+                     f"substr({subject}, instr(substr({subject}, 10), '/') + 9) = "
+                     f"{exp.Literal.string(below).sql(dialect=DIALECT)}))")
+            equality.replace(sqlglot.parse_one(local, read=DIALECT))

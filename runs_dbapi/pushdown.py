@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlglot import exp
 
 from .catalog import LIST_PARAMETERS, TIMESTAMP, Table
+from .timestamps import parse_instant
 
 _LABEL_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
 _LABEL_PATH = re.compile(r"^\$\.([a-z_][a-z0-9_]*)$")
@@ -32,15 +33,12 @@ def aip160_quote(value: str) -> str:
 
 
 def parse_timestamp(text: str) -> datetime | None:
-    """Read the timestamp forms people and BI tools write; None if it is not one."""
-    candidate = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(candidate)
-    except ValueError:
+    """Read the timestamp forms people and BI tools write; None if it is not one, or if it has
+    digits below the microsecond (which no pushed filter can state exactly)."""
+    parsed = parse_instant(text)
+    if parsed is None or parsed[1]:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    return parsed[0]
 
 
 def rfc3339(moment: datetime) -> str:
@@ -69,6 +67,7 @@ class Pushed:
     path: dict[str, list[str]] = field(default_factory=dict)  # path column -> allowed values
     filters: list[str] = field(default_factory=list)  # AIP-160 terms, ANDed
     parameters: dict[str, str] = field(default_factory=dict)  # the seed's list parameters
+    name_projects: list[str] = field(default_factory=list)  # projects of `name = '...'` terms
     # Every conjunct was pushed, each matching exactly the rows SQL keeps (so that LIMIT may go
     # to the API as well).
     exact: bool = True
@@ -86,10 +85,14 @@ class Pushed:
 class Translator:
     """Pushes the conjuncts of a WHERE clause that concern one table reference."""
 
-    def __init__(self, table: Table, alias: str, only_source: bool) -> None:
+    def __init__(self, table: Table, alias: str, only_source: bool,
+                 output_aliases: frozenset[str] = frozenset()) -> None:
         self.table = table
         self.alias = alias.lower()
         self.only_source = only_source
+        # SQLite reads a name that is no column of the table as an output alias of the SELECT:
+        # such a name is never one of the seed's list parameters.
+        self.output_aliases = output_aliases
 
     # -- column recognition ------------------------------------------------------------------
 
@@ -106,6 +109,8 @@ class Translator:
         column = self.table.column(name)
         if column is not None:
             return column.name
+        if name.lower() in self.output_aliases:
+            return None
         return next((p for p in LIST_PARAMETERS if p.lower() == name.lower()), None)
 
     def references_only_this_table(self, node: exp.Expression) -> bool:
@@ -136,8 +141,14 @@ class Translator:
                     parts[2 * i].lower() + "id" == n.lower() for i, n in enumerate(names)
                 ):
                     for index, path_name in enumerate(names):
-                        self._restrict_path(pushed, path_name, [parts[2 * index + 1]])
-                    return False  # the name carries the project number: keep the check local
+                        if index == 0:
+                            # The API names projects by number whatever the request said, and a
+                            # user may write either: the project of a name does not narrow
+                            # `projectsId`; it is the request's project only if nothing else is.
+                            pushed.name_projects.append(parts[1])
+                        else:
+                            self._restrict_path(pushed, path_name, [parts[2 * index + 1]])
+                    return False  # which project the name means is checked locally
         if isinstance(node, exp.In) and not node.args.get("query"):
             name = self.column_name(node.this)
             column = self.table.column(name) if name else None
@@ -157,6 +168,7 @@ class Translator:
 
     @staticmethod
     def _restrict_path(pushed: Pushed, name: str, values: list[str]) -> None:
+        values = list(dict.fromkeys(values))  # `IN ('r1', 'r1')` reads r1 once
         known = pushed.path.get(name)
         pushed.path[name] = values if known is None else [v for v in known if v in values]
 
@@ -238,16 +250,27 @@ class Translator:
         return f"{column.filter_name} {op} {aip160_quote(text)}", True
 
     def _label_key(self, node: exp.Expression) -> str | None:
-        """`json_extract(labels, '$.key')` or `labels ->> '$.key'` on our labels column."""
+        """`json_extract(labels, '$.key')`, `labels ->> '$.key'` or `labels ->> 'key'` (SQLite
+        reads a bare key as `$.key`) on our labels column."""
         # Only the scalar forms: `labels -> '$.k'` yields JSON text ('"v"'), not the value.
-        if not isinstance(node, exp.JSONExtractScalar):
+        if isinstance(node, exp.JSONExtractScalar):
+            subject, path = node.this, node.expression
+        elif (isinstance(node, exp.Anonymous) and str(node.this).lower() == "json_extract"
+              and len(node.expressions) == 2):
+            subject, path = node.expressions
+        else:
             return None
-        if self.column_name(node.this) != "labels":
+        if self.column_name(subject) != "labels":
             return None
-        path = node.expression
-        text = path.sql(dialect="sqlite").strip("'") if path is not None else ""
-        match = _LABEL_PATH.match(text)
-        return match.group(1) if match and _LABEL_KEY.match(match.group(1)) else None
+        if not (isinstance(path, exp.Literal) and path.is_string):
+            return None
+        text = str(path.this)
+        if isinstance(node, exp.JSONExtractScalar) and not text.startswith("$"):
+            key: str | None = text
+        else:
+            match = _LABEL_PATH.match(text)
+            key = match.group(1) if match else None
+        return key if key is not None and _LABEL_KEY.match(key) else None
 
     def order_term(self, ordered: exp.Ordered) -> str | None:
         name = self.column_name(ordered.this)

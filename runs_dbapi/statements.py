@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.sqlite import SQLite
@@ -16,30 +15,43 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from .exceptions import NotSupportedError, ProgrammingError
+from .names import name_outputs
 
 
-def _json_extract(args: list[exp.Expression]) -> exp.Expression:
-    if len(args) == 2:
-        return exp.JSONExtractScalar(this=args[0], expression=args[1])
-    return exp.Anonymous(this="JSON_EXTRACT", expressions=args)
+def _arrow(operator: str) -> Any:
+    def sql(self: Any, expression: exp.Expression) -> str:
+        subject = expression.this
+        text = self.sql(subject)
+        if isinstance(subject, (exp.Binary, exp.Unary)) and not isinstance(
+                subject, (exp.JSONExtract, exp.JSONExtractScalar)):
+            text = f"({text})"
+        return f"{text} {operator} {self.sql(expression, 'expression')}"
+    return sql
 
 
 class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
     """SQLite as the local evaluator runs it, the same under every sqlglot release.
 
-    sqlglot releases disagree on `json_extract(x, p)`: some turn it into `x -> p`, which SQLite
-    answers with JSON text ('"nlp"') rather than the value. Here it always means the value, and
-    is written back as `json_extract`.
+    sqlglot releases disagree on `json_extract(x, p)` (some turn it into `x -> p`, which SQLite
+    answers with JSON text rather than the value) and rewrite the paths of `->` and `->>` (a
+    bare key `'k'` becomes `'$.k'`). Here `json_extract` stays a plain function call and the
+    arrows keep their operand as written, so SQLite gives its own answer to each.
     """
 
+    def to_json_path(self, path: exp.Expression | None) -> exp.Expression | None:
+        return path
+
     class Parser(SQLite.Parser):  # type: ignore[misc]
-        FUNCTIONS = {**SQLite.Parser.FUNCTIONS, "JSON_EXTRACT": _json_extract}
+        FUNCTIONS = {
+            **SQLite.Parser.FUNCTIONS,
+            "JSON_EXTRACT": lambda args: exp.Anonymous(this="json_extract", expressions=args),
+        }
 
     class Generator(SQLite.Generator):  # type: ignore[misc]
         TRANSFORMS = {
             **SQLite.Generator.TRANSFORMS,
-            exp.JSONExtractScalar: lambda self, e: self.func("JSON_EXTRACT", e.this,
-                                                             e.expression),
+            exp.JSONExtract: _arrow("->"),
+            exp.JSONExtractScalar: _arrow("->>"),
         }
 
 
@@ -56,21 +68,62 @@ def canonical_time(moment: datetime) -> str:
 POSITIONAL_PREFIX = "_p"
 
 
-def number_positional_markers(sql: str) -> str:
-    """Turn each `?` marker into `:_p0`, `:_p1`, ... in text order.
+MAX_VARIABLE_NUMBER = 250000  # SQLite's largest `?NNN` (SQLITE_MAX_VARIABLE_NUMBER's ceiling)
 
-    The tree does not keep source order (a CTE's markers come last in it), so positions are
-    taken from sqlglot's tokenizer, which skips `?` inside literals and comments.
+
+def number_positional_markers(sql: str) -> str:
+    """Turn each `?` marker into `:_p0`, `:_p1`, ... (its number less one), and `?NNN` into
+    `:_p0NNN` (the digits as written), numbered as SQLite numbers them.
+
+    SQLite's rules: `?NNN` is parameter NNN (used twice, it binds the same value); a bare `?`
+    is one more than the largest number assigned before it; the statement takes as many
+    parameters as the largest number. The tree does not keep source order (a CTE's markers
+    come last in it), so positions are taken from sqlglot's tokenizer, which skips `?` inside
+    literals and comments.
     """
     try:
         tokens = Dialect.get_or_raise(DIALECT).tokenize(sql)
     except TokenError as error:
         raise token_error(sql, error) from None
     markers = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
-    for index in range(len(markers) - 1, -1, -1):
-        token = markers[index]
-        sql = f"{sql[:token.start]}:{POSITIONAL_PREFIX}{index}{sql[token.end + 1:]}"
+    spans: list[tuple[int, int, str]] = []
+    largest = 0
+    for token in markers:
+        end = token.end + 1
+        while end < len(sql) and sql[end] in "0123456789":
+            end += 1
+        if end > token.end + 1:
+            number = int(sql[token.end + 1:end])
+            if not 1 <= number <= MAX_VARIABLE_NUMBER:
+                raise ProgrammingError(
+                    f"Parameter marker {sql[token.start:end]}: variable number must be between "
+                    f"?1 and ?{MAX_VARIABLE_NUMBER}")
+            name = f"{POSITIONAL_PREFIX}0{sql[token.end + 1:end]}"
+        else:
+            number = largest + 1
+            name = f"{POSITIONAL_PREFIX}{number - 1}"
+        largest = max(largest, number)
+        spans.append((token.start, end, name))
+    for start, end, name in reversed(spans):
+        sql = f"{sql[:start]}:{name}{sql[end:]}"
     return sql
+
+
+def _marker_number(name: str) -> tuple[int, bool] | None:
+    """The number of a positional marker's name, and whether it was written `?NNN`: `_p0` is
+    (1, False), `_p01` (1, True)."""
+    body = name[len(POSITIONAL_PREFIX):]
+    if not name.startswith(POSITIONAL_PREFIX) or not body.isdigit():
+        return None
+    if len(body) > 1 and body[0] == "0":
+        return int(body[1:]), True
+    return int(body) + 1, False
+
+
+def marker_text(name: str) -> str:
+    """A renamed positional marker (`:_p0`, `:_p01`) as the user wrote it (`?`, `?1`)."""
+    body = name.lstrip(":")[len(POSITIONAL_PREFIX):]
+    return "?" + (body[1:] if len(body) > 1 and body[0] == "0" else "")
 
 
 def _line_column(sql: str, offset: int) -> str:
@@ -121,8 +174,10 @@ def parse(sql: str) -> exp.Expression:
     if not isinstance(sql, str):
         raise ProgrammingError(f"SQL must be a string, not {type(sql).__name__}")
     try:
-        trees = [t for t in sqlglot.parse(number_positional_markers(sql), read=DIALECT)
-                 if t is not None]
+        text = number_positional_markers(sql)
+        dialect = Dialect.get_or_raise(DIALECT)
+        tokens = dialect.tokenize(text)
+        trees = [t for t in dialect.parser().parse(tokens, text) if t is not None]
     except ParseError as error:
         detail = error.errors[0] if error.errors else {}
         where = (f" at line {detail.get('line')}, column {detail.get('col')}"
@@ -138,6 +193,7 @@ def parse(sql: str) -> exp.Expression:
             f"{len(trees)} statements given; execute() runs one statement at a time."
         )
     tree = trees[0]
+    name_outputs(tree, text, tokens, marker_text)
     if isinstance(tree, exp.Command):
         raise NotSupportedError(f"Unsupported statement: {tree.sql(dialect=DIALECT)[:60]!r}.")
     return tree
@@ -191,18 +247,31 @@ def parameter_mapping(placeholders: Sequence[exp.Placeholder],
     if positional and len(positional) != len(placeholders):
         raise ProgrammingError("Mixing `?` and `:name` parameter markers is not supported.")
     if positional:
+        # SQLite's count: the largest marker number (`?1` twice is one parameter, `?3` three).
+        decoded = {str(p.this): _marker_number(str(p.this)) or (0, False) for p in positional}
+        numbers = {name: number for name, (number, _) in decoded.items()}
+        count = max(numbers.values())
+        numbered = any(written for _, written in decoded.values())
+        if (numbered and isinstance(parameters, Mapping)
+                and all(written for _, written in decoded.values())):
+            # As sqlite3 binds `?NNN` from a mapping: by the key "NNN".
+            missing = sorted({n for n in numbers.values() if str(n) not in parameters})
+            if missing:
+                raise ProgrammingError(f"No value was given for parameter ?{missing[0]}.")
+            return {name: parameters[str(number)] for name, number in numbers.items()}
+        what = (f"takes {count} parameters (its largest marker is ?{count})" if numbered
+                else f"has {count} `?` markers")
         if parameters is None or isinstance(parameters, (Mapping, str, bytes)):
             raise ProgrammingError(
-                f"The statement has {len(placeholders)} `?` markers: pass a sequence of "
-                f"{len(placeholders)} parameters."
+                f"The statement {what}: pass a sequence of {count} parameters."
             )
         values = list(parameters)
-        if len(values) != len(placeholders):
+        if len(values) != count:
             raise ProgrammingError(
-                f"The statement has {len(placeholders)} `?` markers but {len(values)} "
-                "parameters were given."
+                f"The statement {what} but {len(values)} parameters were given."
             )
-        mapping: Mapping[str, Any] = {f"{POSITIONAL_PREFIX}{i}": v for i, v in enumerate(values)}
+        mapping: Mapping[str, Any] = {name: values[number - 1]
+                                      for name, number in numbers.items()}
     elif isinstance(parameters, Mapping):
         mapping = parameters
     else:

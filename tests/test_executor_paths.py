@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import runs_dbapi
-from runs_dbapi import executor
+from runs_dbapi import executor, planner
 from runs_dbapi.catalog import RUNS, TENSORBOARDS, Column
 from runs_dbapi.emulator import Emulator
 from runs_dbapi.local import (
@@ -93,7 +93,7 @@ def test_shortcuts_change_nothing(connection: Any, sql: str, monkeypatch: Any) -
     monkeypatch.setattr(executor, "_direct_projection", spy)
     fast_description, fast = _run(connection, sql)
     monkeypatch.setattr(executor, "_direct_projection", lambda *args: None)
-    monkeypatch.setattr(executor, "_needed_columns", lambda *args: None)
+    monkeypatch.setattr(planner, "read_columns", lambda *args: None)
     plain_description, plain = _run(connection, sql)
     assert fast_description == plain_description
     if "ORDER BY" not in sql and "LIMIT" not in sql:
@@ -104,19 +104,27 @@ def test_shortcuts_change_nothing(connection: Any, sql: str, monkeypatch: Any) -
         assert any(used), "a plain projection should take the direct path"
 
 
-def test_needed_columns() -> None:
-    def needed(sql: str) -> set[str] | None:
-        return executor._needed_columns(executor._parse_local(sql), sql, [_scan()])
+def test_read_columns_come_from_the_tree() -> None:
+    def read(sql: str) -> set[str] | None:
+        return planner.read_columns(parse(sql))
 
-    assert needed("SELECT * FROM _t0_runs AS runs") is None
-    assert needed("SELECT runs.* FROM _t0_runs AS runs") is None
-    assert needed("SELECT count(*) FROM _t0_runs AS runs") == set()
-    assert needed("SELECT json_extract(labels, '$.a'), count(*) FROM _t0_runs AS runs "
-                  "GROUP BY 1") == {"labels"}
-    # Conservative: a name anywhere in the text counts (displayName contains name).
-    assert needed("SELECT displayName FROM _t0_runs AS runs") == {"displayname", "name"}
-    assert needed("SELECT a.name FROM _t0_runs AS a NATURAL JOIN _t0_runs AS b") is None
-    assert needed("SELECT ((( FROM") is None
+    assert read("SELECT * FROM runs") is None
+    assert read("SELECT runs.* FROM runs") is None
+    assert read("SELECT count(*) FROM runs") == set()
+    assert read("SELECT json_extract(labels, '$.a'), count(*) FROM runs GROUP BY 1") == {"labels"}
+    # From the tree, not the text: displayName does not read name.
+    assert read("SELECT displayName FROM runs") == {"displayname"}
+    assert read("SELECT a.name FROM runs AS a NATURAL JOIN runs AS b") is None
+    # Columns read only through USING, a window clause, a correlated subquery, ORDER BY, HAVING.
+    assert read("SELECT a.runsId FROM runs a JOIN runs b USING (displayName)") == {
+        "runsid", "displayname"}
+    assert read("SELECT row_number() OVER (PARTITION BY experimentsId ORDER BY createTime) "
+                "FROM runs") == {"experimentsid", "createtime"}
+    assert read("SELECT runsId FROM runs r WHERE EXISTS (SELECT 1 FROM runs s "
+                "WHERE s.description = r.etag)") == {"runsid", "description", "etag"}
+    assert read("SELECT experimentsId FROM runs GROUP BY experimentsId "
+                "HAVING max(updateTime) > '2024' ORDER BY min(labels)") == {
+        "experimentsid", "updatetime", "labels"}
 
 
 def _scan() -> Any:
@@ -224,7 +232,7 @@ def test_a_value_sqlite_would_change_takes_the_sqlite_path(sql: str, monkeypatch
     names, fast = run()
     assert "12.5" in [str(v) for row in fast for v in row]
     monkeypatch.setattr(executor, "_direct_projection", lambda *args: None)
-    monkeypatch.setattr(executor, "_needed_columns", lambda *args: None)
+    monkeypatch.setattr(planner, "read_columns", lambda *args: None)
     plain_names, plain = run()
     assert names == plain_names
     assert _typed(fast) == _typed(plain)

@@ -815,10 +815,17 @@ CASES = [
          oracle=lambda d: [("t5-summarize-0008", d.run("t5-summarize", 8)["displayName"])],
          calls={"runs.get": 1, "runs.list": 0, "tensorboards.list": 0,
                 "experiments.list": 0}, fewer=True),
-    Case("name-with-project-id-is-not-the-name",
+    # Issue 11: a name written with the project ID means the same run as the API's name (which
+    # carries the project number).
+    Case("name-with-project-id-finds-the-run",
          "SELECT count(*) FROM runs WHERE name = ?",
          params=lambda d: (d.run("t5-summarize", 8)["name"].replace(
              d.run("t5-summarize", 8)["name"].split("/")[1], PROJECT),),
+         oracle=lambda d: [(1,)]),
+    Case("name-with-another-project-is-not-the-run",
+         "SELECT count(*) FROM runs WHERE name = ?",
+         params=lambda d: (d.run("t5-summarize", 8)["name"].replace(
+             d.run("t5-summarize", 8)["name"].split("/")[1], "another-project"),),
          oracle=lambda d: [(0,)]),
     # -- no table --------------------------------------------------------------------------
     Case("from-less", "SELECT 1", oracle=lambda d: [(1,)], calls={"runs.list": 0}),

@@ -19,7 +19,7 @@ def _sql(sql: str, parameters: object = None) -> str:
 def test_positional_markers_bind_in_text_order_even_inside_ctes() -> None:
     sql = "WITH x AS (SELECT ? AS a) SELECT a, ? FROM x WHERE a = ? LIMIT ? OFFSET ?"
     assert _sql(sql, [1, "two", 3, 4, 5]) == (
-        "WITH x AS (SELECT 1 AS a) SELECT a, 'two' FROM x WHERE a = 3 LIMIT 4 OFFSET 5"
+        "WITH x AS (SELECT 1 AS a) SELECT a, 'two' AS \"?\" FROM x WHERE a = 3 LIMIT 4 OFFSET 5"
     )
 
 
