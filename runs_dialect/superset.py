@@ -4,18 +4,30 @@ Superset loads this module through the `superset.db_engine_specs` entry point; n
 `runs_dialect` imports it (it imports Superset). Time grains are SQLite datetime expressions,
 because the driver evaluates them in SQLite, where timestamps are UTC text
 'YYYY-MM-DD HH:MM:SS.ffffff'.
+
+The people who add databases are not the people whose credentials Superset holds: options that
+would make Superset act with its own identity or reach a host of the URL's choosing (see
+`runs_dialect.url.shared_server_refusals`) are refused, in the URL and in the connect_args of a
+database's extra or encrypted extra alike, unless `RUNS_URL_ALLOWLIST` in superset_config.py
+allows them, e.g. `RUNS_URL_ALLOWLIST = {"endpoint": ["http://127.0.0.1:8471"]}`.
 """
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import types
+from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import ArgumentError
 from superset.constants import TimeGrain
 from superset.db_engine_specs.base import BaseEngineSpec
 
 from runs_dbapi.statements import LocalSQLite
+from runs_dialect.url import parse_url, shared_server_refusals
+
+ALLOWLIST_SETTING = "RUNS_URL_ALLOWLIST"
 
 try:  # Superset parses and re-renders SQL Lab statements with sqlglot: ours are the driver's
     # SQLite, whose json_extract means the value under every sqlglot release (Superset pins an
@@ -62,8 +74,7 @@ class RunsEngineSpec(BaseEngineSpec):  # type: ignore[misc]
     supports_dynamic_schema = False
     supports_catalog = False
     supports_multivalues_insert = True
-    # A URL must not make Superset read a local key file or start an emulator in its process.
-    disallow_uri_query_params = {"rest": {"credentials_path", "emulator"}}
+    # Options a URL may not use without the administrator's leave: validate_database_uri.
 
     _time_grain_expressions = {
         None: "{col}",
@@ -92,6 +103,47 @@ class RunsEngineSpec(BaseEngineSpec):  # type: ignore[misc]
         TimeGrain.QUARTER_YEAR: _QUARTER,
         TimeGrain.YEAR: "DATETIME({col}, 'start of year')",
     }
+
+    @staticmethod
+    def _options(uri: URL | str) -> dict[str, Any]:
+        try:
+            return parse_url(uri)
+        except ArgumentError as error:
+            raise ValueError(str(error)) from None
+
+    @classmethod
+    def _refuse(cls, options: dict[str, Any]) -> None:
+        """ValueError (Superset shows its text) naming each refused option and the setting."""
+        # Flask's current_app: the configuration of the Superset serving this request.
+        allowed = importlib.import_module("flask").current_app.config.get(ALLOWLIST_SETTING)
+        try:
+            refusals = shared_server_refusals(options, allowed, setting=ALLOWLIST_SETTING)
+        except ArgumentError as error:
+            raise ValueError(str(error)) from None
+        if refusals:
+            raise ValueError(" ".join(refusals))
+
+    @classmethod
+    def validate_database_uri(cls, sqlalchemy_uri: URL) -> None:
+        super().validate_database_uri(sqlalchemy_uri)
+        cls._refuse(cls._options(sqlalchemy_uri))
+
+    @classmethod
+    def adjust_engine_params(cls, uri: URL, connect_args: dict[str, Any],
+                             catalog: str | None = None, schema: str | None = None
+                             ) -> tuple[URL, dict[str, Any]]:
+        """The URL's options with the connect_args of the database's extra, checked alike."""
+        uri, connect_args = super().adjust_engine_params(uri, connect_args, catalog, schema)
+        cls._refuse({**cls._options(uri), **connect_args})
+        return uri, connect_args
+
+    @classmethod
+    def update_params_from_encrypted_extra(cls, database: Any, params: dict[str, Any]) -> None:
+        """The encrypted extra's connect_args are checked as the URL's options are."""
+        super().update_params_from_encrypted_extra(database, params)
+        connect_args = params.get("connect_args") or {}
+        if connect_args:
+            cls._refuse({**cls._options(database.sqlalchemy_uri_decrypted), **connect_args})
 
     @classmethod
     def epoch_to_dttm(cls) -> str:

@@ -1,10 +1,13 @@
 """Apache Superset over runs://, headless: the check `tox -e superset` runs.
 
 Superset (6.1.0, in its own virtual environment) is configured against a SQLite metadata
-database in WORKDIR, migrated and initialised; then, through its REST API and Flask's test
-client, as an admin: test a runs:// connection to a demo emulator, add the database, list its
-schemas and tables, create a dataset from runs, run a SQL Lab query, and query a chart grouped
-by a daily time grain. Exits non-zero, saying what is wrong, on any failure.
+database in WORKDIR, migrated and initialised, with the demo emulator's address allowed by the
+administrator's RUNS_URL_ALLOWLIST; then, through its REST API and Flask's test client, as an
+admin: see each URL option that would borrow the server's identity refused with its message
+(in the URL and in the connect_args of a database's extra), the emulator's endpoint refused
+without the setting and accepted with it, test a runs:// connection to the emulator, add the
+database, list its schemas and tables, create a dataset from runs, run a SQL Lab query, and query
+a chart grouped by a daily time grain. Exits non-zero, saying what is wrong, on any failure.
 
     python tests/superset_check.py WORKDIR
 """
@@ -22,7 +25,7 @@ from typing import Any
 ADMIN, PASSWORD = "admin", "runs-check-password"
 
 
-def write_config(workdir: Path) -> Path:
+def write_config(workdir: Path, emulator_url: str) -> Path:
     path = Path(os.environ.get("SUPERSET_CONFIG_PATH") or workdir / "superset_config.py")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(f"""
@@ -36,6 +39,8 @@ def write_config(workdir: Path) -> Path:
         CACHE_CONFIG = {{"CACHE_TYPE": "NullCache"}}
         DATA_CACHE_CONFIG = {{"CACHE_TYPE": "NullCache"}}
         THUMBNAIL_SELENIUM_USER = None
+        # The administrator lets runs:// URLs point at the demo emulator, and nowhere else.
+        RUNS_URL_ALLOWLIST = {{"endpoint": [{emulator_url!r}]}}
     """), encoding="utf-8")
     os.environ["SUPERSET_CONFIG_PATH"] = str(path)
     return path
@@ -62,6 +67,64 @@ def step(title: str) -> None:
     print(f"--- {title}", flush=True)
 
 
+# Each option that would make Superset act with its own identity or reach a host of the URL's
+# choosing, with a value the administrator has not allowed.
+REFUSED = {
+    "endpoint": "http://127.0.0.2:9",
+    "iam_endpoint_override": "https://iamcredentials.googleapis.com",
+    "impersonate_service_account": "reader@demo-project.iam.gserviceaccount.com",
+    "quota_project": "someone-elses-project",
+    "credentials_hosts": "127.0.0.1",
+    "credentials_path": "/etc/superset/server-key.json",
+    "emulator": "memory",
+}
+
+
+def refusal(client: Client, url: str, **fields: Any) -> str:
+    """The message of a test_connection that Superset refuses (422)."""
+    answer = client.call("POST", "/api/v1/database/test_connection/", expect=422,
+                         json={"database_name": "runs", "sqlalchemy_uri": url, **fields})
+    messages = [e.get("message", "") for e in answer.get("errors", [])]
+    return " | ".join(m for m in messages if m) or json.dumps(answer)
+
+
+def check_refusals(app: Any, client: Client, url: str) -> None:
+    from runs_dialect import build_url
+
+    step("URL options that borrow the server's identity are refused")
+    for option, value in REFUSED.items():
+        refused = build_url("demo-project", "us-central1", **{option: value}).render_as_string(
+            hide_password=False)
+        message = refusal(client, refused)
+        print(f"{option}={value}: {message}")
+        assert f"runs:// option {option} is refused on this server" in message, message
+        assert "RUNS_URL_ALLOWLIST" in message, message
+
+    step("... and so are they in the connect_args of the database's extra")
+    extra = json.dumps({"engine_params": {"connect_args": {
+        "impersonate_service_account": REFUSED["impersonate_service_account"]}}})
+    message = refusal(client, url, extra=extra)
+    print("extra connect_args:", message)
+    assert "runs:// option impersonate_service_account is refused" in message, message
+
+    step("the emulator's endpoint: refused without the administrator's setting, then allowed")
+    allowlist = app.config.pop("RUNS_URL_ALLOWLIST")
+    try:
+        message = refusal(client, url)
+        print("without RUNS_URL_ALLOWLIST:", message)
+        assert "runs:// option endpoint is refused on this server" in message, message
+    finally:
+        app.config["RUNS_URL_ALLOWLIST"] = allowlist
+    print("RUNS_URL_ALLOWLIST =", allowlist)
+    answer = client.call("POST", "/api/v1/database/test_connection/",
+                         json={"database_name": "runs", "sqlalchemy_uri": url})
+    assert answer["message"] == "OK", answer
+    same_project = url + "&quota_project=demo-project"  # billing the URL's own project is fine
+    answer = client.call("POST", "/api/v1/database/test_connection/",
+                         json={"database_name": "runs", "sqlalchemy_uri": same_project})
+    assert answer["message"] == "OK", answer
+
+
 def check(app: Any, url: str) -> None:
     client = Client(app)
 
@@ -74,14 +137,12 @@ def check(app: Any, url: str) -> None:
         assert get_engine_spec("runs") is RunsEngineSpec
         assert get_engine_spec("runs", "rest") is RunsEngineSpec
 
+    check_refusals(app, client, url)
+
     step("test the connection")
     answer = client.call("POST", "/api/v1/database/test_connection/",
                          json={"database_name": "runs", "sqlalchemy_uri": url})
     assert answer["message"] == "OK", answer
-    refused = client.call("POST", "/api/v1/database/test_connection/", expect=422,
-                          json={"database_name": "runs",
-                                "sqlalchemy_uri": "runs://p/l?emulator=memory"})
-    assert "Forbidden query parameter(s): {'emulator'}" in json.dumps(refused), refused
 
     step("add the database")
     created = client.call("POST", "/api/v1/database/", expect=201, json={
@@ -249,33 +310,36 @@ def main() -> None:
     workdir = Path(sys.argv[1] if len(sys.argv) > 1 else "superset-check").resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "superset.db").unlink(missing_ok=True)
-    write_config(workdir)
 
     from flask_migrate import upgrade
     from sqlalchemy import create_engine, text
-    from superset.app import create_app
 
     from runs_dbapi.emulator import Emulator
     from runs_dialect import build_url
 
-    app = create_app()
-    with app.app_context():
-        step("metadata database: migrate and initialise")
-        upgrade()
-        from superset import appbuilder, security_manager
-
-        appbuilder.add_permissions(update_perms=True)
-        security_manager.sync_role_definitions()
-        security_manager.add_user(ADMIN, "Run", "Checker", "admin@example.com",
-                                  security_manager.find_role("Admin"), password=PASSWORD)
-
     with Emulator(demo=True) as emulator:
-        base = build_url("demo-project", "us-central1", endpoint=emulator.url, anonymous=True)
+        write_config(workdir, emulator.url)
+        from superset.app import create_app
+
+        app = create_app()
+        with app.app_context():
+            step("metadata database: migrate and initialise")
+            upgrade()
+            from superset import appbuilder, security_manager
+
+            appbuilder.add_permissions(update_perms=True)
+            security_manager.sync_role_definitions()
+            security_manager.add_user(ADMIN, "Run", "Checker", "admin@example.com",
+                                      security_manager.find_role("Admin"), password=PASSWORD)
+
+        # The emulator is not a Google host: the driver reaches it anonymously (no
+        # anonymous=true needed), sending none of the server's credentials.
+        base = build_url("demo-project", "us-central1", endpoint=emulator.url)
         with create_engine(base).connect() as connection:
             tensorboard = str(connection.execute(
                 text("SELECT tensorboardsId FROM tensorboards")).scalar())
-        url = build_url("demo-project", "us-central1", tensorboard, endpoint=emulator.url,
-                        anonymous=True).render_as_string(hide_password=False)
+        url = build_url("demo-project", "us-central1", tensorboard,
+                        endpoint=emulator.url).render_as_string(hide_password=False)
         check(app, url)  # each test-client request brings its own app context
     print("superset check: passed")
 
