@@ -81,6 +81,12 @@ class Error(Exception):
         api_message: the API's own message.
         http_method: "GET", "POST", ...
         path: the URL path and query called, without credential parameters.
+        outcome_unknown: True when the change a failed call asked for may or may not have been
+            applied (its answer was lost, or was a 5xx after which it could not be repeated
+            safely or resolved by reading back); False when it was certainly not applied.
+        rows_written, rows_not_written, rows_unknown: for a write that failed part-way, the
+            rows (run IDs or names) that were written, that were not, and whose outcome is
+            unknown; None for any other error.
     """
 
     def __init__(
@@ -92,6 +98,10 @@ class Error(Exception):
         api_message: str | None = None,
         http_method: str | None = None,
         path: str | None = None,
+        outcome_unknown: bool = False,
+        rows_written: list[str] | None = None,
+        rows_not_written: list[str] | None = None,
+        rows_unknown: list[str] | None = None,
     ) -> None:
         message = redact(message)
         super().__init__(message)
@@ -101,6 +111,10 @@ class Error(Exception):
         self.api_message = redact(api_message) if api_message is not None else None
         self.http_method = http_method
         self.path = sanitize_path(path) if path is not None else None
+        self.outcome_unknown = outcome_unknown
+        self.rows_written = rows_written
+        self.rows_not_written = rows_not_written
+        self.rows_unknown = rows_unknown
 
     def __str__(self) -> str:
         return self.message

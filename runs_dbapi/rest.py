@@ -6,18 +6,22 @@ from `runs_dbapi.auth.build_session` (which adds credentials), each with `pretty
 
 Retries (AIP-194, reference section 7), bounded by a `RetryPolicy` (attempts and a deadline):
 
-* 429 RESOURCE_EXHAUSTED and 503 UNAVAILABLE are retried for every call (the request was not
-  processed), waiting at least the `Retry-After` the answer asks for;
+* 429 RESOURCE_EXHAUSTED is retried for every call (the request was not processed), waiting at
+  least the `Retry-After` the answer asks for;
 * connection failures before the request was sent (refused, DNS, connect timeout, token refresh
   transport errors) are retried for every call too;
-* 500, 502, 504, connection resets, lost responses and read timeouts are retried only for calls
-  the caller marks idempotent (gets, lists, operation polls, creates with an explicit ID,
-  deletes), since the server may have applied them;
+* 500, 502, 503, 504, connection resets, lost responses and read timeouts are retried only for
+  calls the caller marks idempotent (gets, lists, operation polls, creates with an explicit ID,
+  deletes, patches of absolute values), since the server may have applied them: gRPC defines
+  UNAVAILABLE as a failure the server may have seen the request before, and AIP-194 retries it
+  only for requests that are safe to repeat;
 * 400, 401, 403, 404 and 409 are never retried.
 
-An idempotent create or delete that is retried after an attempt with an unknown outcome resolves
-the answer the retry gets: ALREADY_EXISTS for a create is read back (and returned if it is the
-resource sent), NOT_FOUND for a delete means it was deleted.
+A write that fails after an attempt that may have been applied raises with `outcome_unknown`
+set (a typed field of every `Error`), unless the answer the retry gets resolves it: ALREADY_EXISTS
+for a create with an explicit ID is read back (and returned if it is the resource sent). A
+delete whose retry meets NOT_FOUND raises NOT_FOUND with `outcome_unknown` set: the resource is
+gone, but only a caller that knows it existed before can count it as deleted by this call.
 """
 
 from __future__ import annotations
@@ -106,8 +110,8 @@ _STATUS_OF_HTTP: dict[int, str] = {
     504: "DEADLINE_EXCEEDED",
 }
 
-_ALWAYS_RETRIED = frozenset({429, 503})  # the request was not processed
-_RETRIED_IF_IDEMPOTENT = frozenset({500, 502, 504})  # it may have been
+_ALWAYS_RETRIED = frozenset({429})  # the request was not processed
+_RETRIED_IF_IDEMPOTENT = frozenset({500, 502, 503, 504})  # it may have been
 _PROGRAMMING = frozenset({"INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE", "NOT_FOUND"})
 _OUTPUT_FIELDS = frozenset({"name", "etag", "createTime", "updateTime"})
 _PATH_SAFE = "/:@-._~!$'()*+,;="
@@ -403,7 +407,7 @@ class RestClient:
             if failure is None:
                 return _Outcome(result, None, ambiguous)
             if not failure.retry:
-                return _Outcome(None, failure, ambiguous)
+                return self._final(method, _Outcome(None, failure, ambiguous))
             ambiguous = ambiguous or failure.applied_maybe
             delay = max(policy.backoff(attempt, self._rng), failure.retry_after)
             if attempt >= policy.max_attempts:
@@ -424,7 +428,16 @@ class RestClient:
                 http_status=last.http_status, rpc_status=last.rpc_status,
                 api_message=last.api_message, http_method=method, path=shown,
             )
-            return _Outcome(None, _Failure(error, False, ambiguous), ambiguous)
+            return self._final(method, _Outcome(None, _Failure(error, False, ambiguous),
+                                                ambiguous))
+
+    @staticmethod
+    def _final(method: str, outcome: _Outcome) -> _Outcome:
+        """A failed call's outcome; a write that may have been applied says so on its error."""
+        failure = outcome.failure
+        if failure is not None and method != "GET" and failure.applied_maybe:
+            failure.error.outcome_unknown = True
+        return outcome
 
     def _attempt(
         self, call: _Call, *, idempotent: bool, attempt: int
@@ -529,7 +542,8 @@ class RestClient:
             failure_error,
             retry=always or (maybe and idempotent),
             applied_maybe=maybe,
-            retry_after=_retry_after(response.headers.get("Retry-After")) if always else 0.0,
+            retry_after=(_retry_after(response.headers.get("Retry-After"))
+                         if always or (maybe and idempotent) else 0.0),
             structured=isinstance(error, dict),
         )
 
@@ -586,23 +600,40 @@ class RestClient:
         """`POST {parent}/{collection}?{id_param}={resource_id}`; the created resource (or an
         Operation, for kinds whose create is long-running).
 
-        With an explicit ID the call is idempotent: it is retried on 500s and lost connections,
-        and if a retry then finds the ID (or the display name) taken, the resource is read back
-        and returned when it is the one sent.
+        With an explicit ID the call is idempotent: it is retried on 5xx answers and lost
+        connections, and if a retry then finds the ID (or the display name) taken, the resource
+        is read back and returned when it is the one sent. Without one, a call that may have
+        been applied is never repeated (that could make a second resource): it raises
+        OperationalError with `outcome_unknown` set.
         """
         params = {id_param: resource_id} if id_param and resource_id else None
         idempotent = params is not None
-        outcome = self._execute("POST", f"{parent}/{collection}", params, dict(body),
-                                idempotent=idempotent)
+        path = f"{parent}/{collection}"
+        outcome = self._execute("POST", path, params, dict(body), idempotent=idempotent)
         failure = outcome.failure
         if (failure is not None and outcome.ambiguous and resource_id
                 and isinstance(failure.error, IntegrityError)):
-            found = self.get(f"{parent}/{collection}/{resource_id}")
+            found = self._read_back(f"{path}/{resource_id}", failure.error)
             if found is not None and _same_resource(body, found):
-                logger.info("create of %s/%s/%s succeeded on an earlier attempt; read it back",
-                            parent, collection, resource_id)
+                logger.info("create of %s/%s succeeded on an earlier attempt; read it back",
+                            path, resource_id)
                 return found
+        if failure is not None and failure.error.outcome_unknown and not idempotent:
+            raise _unknown_outcome(failure.error, (
+                "the outcome is unknown: the create may have been applied, and without a "
+                "client-chosen ID it is not repeated (that could make a second resource); list "
+                f"{collection} to see whether it was created"))
         return self._result(outcome)
+
+    def _read_back(self, name: str, error: Error) -> Json | None:
+        """A resource read back to resolve a write whose outcome is unknown; if it cannot be
+        read, the write's error is raised with `outcome_unknown` set."""
+        try:
+            return self.get(name)
+        except Error as failed:
+            raise _unknown_outcome(error, f"the outcome is unknown: reading {name} back to "
+                                          f"resolve it failed ({failed.message})",
+                                   OperationalError) from failed
 
     def batch_create(
         self,
@@ -626,21 +657,26 @@ class RestClient:
         failure = outcome.failure
         if (failure is not None and outcome.ambiguous and requests and all(ids)
                 and isinstance(failure.error, IntegrityError)):
-            resolved = self._read_back_batch(parent, collection, requests, ids)
+            resolved = self._read_back_batch(parent, collection, requests, ids, failure.error)
             if resolved is not None:
                 return resolved
+        if failure is not None and failure.error.outcome_unknown and not idempotent:
+            raise _unknown_outcome(failure.error, (
+                "the outcome is unknown: the batch may have been applied, and it is not repeated "
+                "since not every request carries an ID (that could make second resources); list "
+                f"{collection} to see whether it was created"))
         return self._result(outcome)
 
     def _read_back_batch(
         self, parent: str, collection: str, requests: list[dict[str, Any]],
-        ids: list[str | None],
+        ids: list[str | None], error: Error,
     ) -> Json | None:
         found: list[Json] = []
         list_key = ""
         for request, rid in zip(requests, ids, strict=True):
             field_name, sent = _request_resource(request)
             item_parent = request.get("parent") or parent
-            resource = self.get(f"{item_parent}/{collection}/{rid}")
+            resource = self._read_back(f"{item_parent}/{collection}/{rid}", error)
             if resource is None or not _same_resource(sent, resource):
                 return None
             found.append(resource)
@@ -671,29 +707,32 @@ class RestClient:
         failure = outcome.failure
         if (failure is not None and outcome.ambiguous and body.get("etag")
                 and failure.error.rpc_status == "ABORTED"):
-            error = OperationalError(
+            raise OperationalError(
                 f"PATCH /v1/{name}: the outcome is unknown: an attempt's answer was lost, and "
                 "the retry found the etag changed, by that attempt or by another writer. Read "
                 "the run again and repeat the UPDATE if it does not hold your change.",
                 http_status=failure.error.http_status, rpc_status="ABORTED",
                 api_message=failure.error.api_message, http_method="PATCH", path=f"/v1/{name}",
+                outcome_unknown=True,
             )
-            error.outcome_unknown = True  # type: ignore[attr-defined]
-            raise error
         return self._result(outcome)
 
     def delete(self, name: str) -> Json:
         """`DELETE {name}`; the Operation (wait for it with `wait_operation`).
 
-        Retried as idempotent; if a retry finds the resource gone after an attempt with an
-        unknown outcome, the delete is reported done.
+        Retried as idempotent. If a retry finds the resource gone after an attempt that may
+        have been applied, it is gone, but whether that attempt deleted it or it was not there
+        cannot be told from here: ProgrammingError NOT_FOUND is raised with `outcome_unknown`
+        set (a caller that saw the resource before the call may count it as deleted).
         """
         outcome = self._execute("DELETE", name, None, None, idempotent=True)
         failure = outcome.failure
         if failure is not None and outcome.ambiguous and _is_not_found(failure):
-            logger.info("delete of %s succeeded on an earlier attempt", name)
-            return {"name": "", "done": True,
-                    "response": {"@type": "type.googleapis.com/google.protobuf.Empty"}}
+            logger.info("delete of %s: NOT_FOUND after an attempt that may have been applied",
+                        name)
+            raise _unknown_outcome(failure.error, (
+                "gone after an attempt whose answer was lost: that attempt deleted it, or it did "
+                "not exist"))
         return self._result(outcome)
 
     def post(self, name_with_verb: str, body: Any, *, idempotent: bool = False) -> Json:
@@ -725,10 +764,14 @@ class RestClient:
             if time.monotonic() + delay > deadline:
                 raise OperationalError(
                     f"operation {name} is not done after {timeout:g} s ({polls} polls)",
-                    http_method="GET", path=f"/v1/{name}",
+                    http_method="GET", path=f"/v1/{name}", outcome_unknown=True,
                 )
             self.retry.sleep(delay)
-            current = self.request("GET", name, idempotent=True)
+            try:
+                current = self.request("GET", name, idempotent=True)
+            except Error as failed:  # the operation was started: what it did is not known
+                raise _unknown_outcome(failed, "the outcome of the operation is unknown: "
+                                               "polling it failed") from failed
             polls += 1
             delay = min(poll_max, delay * 2)
         error = current.get("error")
@@ -743,6 +786,16 @@ def _is_not_found(failure: _Failure) -> bool:
     return failure.structured and error.http_status == 404 and error.rpc_status == "NOT_FOUND"
 
 
+
+
+def _unknown_outcome(error: Error, note: str, kind: type[Error] | None = None) -> Error:
+    """`error` (same fields; same class unless `kind` is given) with `note` added and
+    `outcome_unknown` set."""
+    return (kind or type(error))(
+        f"{error.message} ({note})", http_status=error.http_status, rpc_status=error.rpc_status,
+        api_message=error.api_message, http_method=error.http_method, path=error.path,
+        outcome_unknown=True,
+    )
 
 
 def _request_id(request: Mapping[str, Any]) -> str | None:

@@ -100,21 +100,10 @@ def partial_failure(error: Error, written: list[str], failed: list[str], total: 
            f"without an answer: {_some(unknown)}" if unknown else "")
         + f"): {error.message}"
     )
-    raised = type(error)(message, http_status=error.http_status, rpc_status=error.rpc_status,
-                         api_message=error.api_message, http_method=error.http_method,
-                         path=error.path)
-    raised.rows_written = written  # type: ignore[attr-defined]
-    raised.rows_not_written = failed  # type: ignore[attr-defined]
-    raised.rows_unknown = unknown  # type: ignore[attr-defined]
-    return raised
-
-
-def _outcome_unknown(error: Error) -> bool:
-    """Whether a failed call may have been applied: a transport failure or a server error
-    (retries exhausted), as opposed to an answer refusing it (4xx, ABORTED)."""
-    return isinstance(error, OperationalError) and error.rpc_status != "ABORTED" and not (
-        error.http_status is not None and 400 <= error.http_status < 500
-        and error.http_status != 429)
+    return type(error)(message, http_status=error.http_status, rpc_status=error.rpc_status,
+                       api_message=error.api_message, http_method=error.http_method,
+                       path=error.path, outcome_unknown=bool(unknown), rows_written=written,
+                       rows_not_written=failed, rows_unknown=unknown)
 
 
 class WriteExecutor:
@@ -369,7 +358,7 @@ class WriteExecutor:
                 answer = self.client.batch_create(parent, table.name, requests)
             except Error as error:
                 unknown: list[int] = []
-                if _outcome_unknown(error):  # look: which runs of this chunk exist now?
+                if error.outcome_unknown:  # look: which runs of this chunk exist now?
                     found = self._read_back(table, parent, [runs[i] for i in indexes])
                     if all(isinstance(r, dict) for r in found):
                         logger.info("batchCreate under %s failed (%s) but every run of it "
@@ -599,7 +588,7 @@ class WriteExecutor:
                 resource = job.result()
             except Error as error:
                 first_error = first_error or error
-                (unknown if _outcome_unknown(error) else failed).append(row.name)
+                (unknown if error.outcome_unknown else failed).append(row.name)
                 continue
             if resource is not None:
                 done.append(resource)
@@ -635,7 +624,7 @@ class WriteExecutor:
                     deleted.append((row, resource))
             except Error as error:
                 first_error = first_error or error
-                (unknown if _outcome_unknown(error) else failed).append(row.name)
+                (unknown if error.outcome_unknown else failed).append(row.name)
         if first_error is not None:
             raise partial_failure(first_error, [row.name for row, _ in deleted], failed,
                                   len(jobs), unknown)
@@ -646,12 +635,23 @@ class WriteExecutor:
         return len(deleted)
 
     def _delete_one(self, name: str) -> bool:
+        """Delete one run; whether this statement deleted it.
+
+        A run found gone (NOT_FOUND) after an attempt whose answer was lost was deleted by that
+        attempt: a predicate DELETE listed it just before, and a keyed DELETE names a run it
+        takes to exist (telling a lost answer from a run that never existed would take a read
+        before every keyed DELETE, doubling its calls).
+        """
         try:
             operation = self.client.delete(name)
         except ProgrammingError as error:
-            if error.rpc_status == "NOT_FOUND":
-                return False
-            raise
+            if error.rpc_status != "NOT_FOUND":
+                raise
+            if error.outcome_unknown:
+                logger.info("delete of %s: gone after an attempt whose answer was lost, which "
+                            "deleted it", name)
+                return True
+            return False
         if self.wait_operations:
             self.client.wait_operation(operation)
         return True

@@ -238,10 +238,10 @@ def test_keyboard_interrupt_during_a_select_leaves_the_connection_usable(world: 
 
 def _check_partial(error: Error, intended: dict[str, str], existing: dict[str, str]) -> None:
     """A failed write's error says which rows were written: exactly those exist."""
-    written = set(getattr(error, "rows_written", ()))
-    not_written = set(getattr(error, "rows_not_written", ()))
-    unknown = set(getattr(error, "rows_unknown", ()))
-    assert hasattr(error, "rows_written"), str(error)
+    assert error.rows_written is not None, str(error)
+    written = set(error.rows_written)
+    not_written = set(error.rows_not_written or ())
+    unknown = set(error.rows_unknown or ())
     assert written <= set(existing) and not (not_written & set(existing)), str(error)
     assert set(existing) <= written | unknown
     for rid, value in existing.items():
@@ -299,9 +299,9 @@ def test_writes_are_exactly_once_or_say_what_was_written(world: World, rate: flo
             written += count
         except Error as error:
             FIGURES["write_errors"] += 1
-            assert hasattr(error, "rows_written"), str(error)
+            assert error.rows_written is not None, str(error)
             assert "rows were written" in str(error)
-            written += len(error.rows_written)  # type: ignore[attr-defined]
+            written += len(error.rows_written)
             world.emu.set_faults(None)
             cursor.execute(sql)  # finish the job without faults: it reaches the rest
             world.emu.set_faults(plan)

@@ -351,17 +351,38 @@ def test_429_under_a_steady_fault_rate(
     assert all(delay >= 2.0 for delay in sleeps.delays)
 
 
-def test_503_is_retried_for_every_call(
+def test_503_is_retried_for_an_idempotent_call(
     client: RestClient, experiment: str, emu: Emulator, sleeps: Sleeps
 ) -> None:
     run = create_run(client, experiment, "r1")
     emu.set_faults(FaultPlan(rate=1.0, kinds=("503",), methods=("runs.patch",)))
     clear_faults_on_sleep(emu, sleeps)
     patched = client.patch(run["name"], {"description": "x", "etag": run["etag"]},
-                           ["description"])  # not idempotent
+                           ["description"], idempotent=True)
     assert patched["description"] == "x"
     assert emu.calls("runs.patch") == 2
     assert len(sleeps.delays) == 1 and 0.0 <= sleeps.delays[0] <= 0.1
+
+
+@pytest.mark.parametrize("kind", ["503", "503_after"])
+def test_503_is_not_retried_for_a_non_idempotent_call(
+    client: RestClient, experiment: str, emu: Emulator, sleeps: Sleeps, kind: str
+) -> None:
+    # gRPC's UNAVAILABLE: the server may have seen the request. Whether it did (503_after) or
+    # not (503), the client cannot tell; a call that is not safe to repeat is not repeated.
+    run = create_run(client, experiment, "r1")
+    emu.set_faults(FaultPlan(rate=1.0, kinds=(kind,), methods=("runs.patch",)))
+    with pytest.raises(OperationalError) as caught:
+        client.patch(run["name"], {"description": "x"}, ["description"])
+    assert (caught.value.http_status, caught.value.rpc_status) == (503, "UNAVAILABLE")
+    assert caught.value.outcome_unknown
+    assert "not idempotent and may have been applied" in str(caught.value)
+    assert emu.calls("runs.patch") == 1
+    assert sleeps.delays == []
+    emu.set_faults(None)
+    stored = client.get(run["name"])
+    assert stored is not None
+    assert stored.get("description") == ("x" if kind == "503_after" else None)
 
 
 def test_500_is_not_retried_for_a_non_idempotent_call(
@@ -539,18 +560,35 @@ def test_batch_create_whose_response_was_lost_is_read_back(
     assert emu.calls("runs.get") == 3
 
 
-def test_delete_whose_response_was_lost_is_done(
-    client: RestClient, experiment: str, emu: Emulator
+@pytest.mark.parametrize("kind", ["lost_response", "503_after"])
+def test_delete_whose_response_was_lost_is_gone_with_an_unknown_outcome(
+    client: RestClient, experiment: str, emu: Emulator, sleeps: Sleeps, kind: str
+) -> None:
+    # The retry meets NOT_FOUND: the run is gone, but only a caller that saw it before the call
+    # can count it as deleted by it (it may never have existed), so the client does not claim it.
+    run = create_run(client, experiment, "r1")
+    emu.set_faults(FaultPlan(rate=1.0, kinds=(kind,), methods=("runs.delete",)))
+    clear_faults_on_sleep(emu, sleeps)
+    with pytest.raises(ProgrammingError, match="NOT_FOUND") as caught:
+        client.delete(run["name"])
+    assert caught.value.outcome_unknown and caught.value.rpc_status == "NOT_FOUND"
+    assert "that attempt deleted it, or it did not exist" in str(caught.value)
+    assert emu.calls("runs.delete") == 2
+    assert client.get(run["name"]) is None
+    with pytest.raises(ProgrammingError, match="NOT_FOUND") as plain:
+        client.delete(run["name"])  # a plain delete of a missing run is still an error
+    assert not plain.value.outcome_unknown
+
+
+def test_delete_after_a_503_before_it_was_applied_deletes(
+    client: RestClient, experiment: str, emu: Emulator, sleeps: Sleeps
 ) -> None:
     run = create_run(client, experiment, "r1")
-    emu.set_faults(FaultPlan(rate=1.0, kinds=("lost_response",), methods=("runs.delete",)))
-    operation = client.delete(run["name"])
-    assert client.wait_operation(operation)["done"] is True
+    emu.set_faults(FaultPlan(rate=1.0, kinds=("503",), methods=("runs.delete",)))
+    clear_faults_on_sleep(emu, sleeps)
+    assert client.wait_operation(client.delete(run["name"]))["done"] is True
     assert emu.calls("runs.delete") == 2
-    emu.set_faults(None)
     assert client.get(run["name"]) is None
-    with pytest.raises(ProgrammingError, match="NOT_FOUND"):
-        client.delete(run["name"])  # a plain delete of a missing run is still an error
 
 
 def test_etag_patch_whose_response_was_lost_is_reported_unknown(
@@ -564,7 +602,7 @@ def test_etag_patch_whose_response_was_lost_is_reported_unknown(
     # the outcome is reported unknown rather than claimed: claiming it loses updates under races.
     with pytest.raises(OperationalError, match="outcome is unknown") as caught:
         client.patch(run["name"], body, ["displayName", "labels"], idempotent=True)
-    assert getattr(caught.value, "outcome_unknown", False)
+    assert caught.value.outcome_unknown
     assert caught.value.rpc_status == "ABORTED"
     assert emu.calls("runs.patch") == 2
     emu.set_faults(None)
@@ -573,7 +611,7 @@ def test_etag_patch_whose_response_was_lost_is_reported_unknown(
         client.patch(run["name"], {"displayName": "x", "etag": run["etag"]}, ["displayName"],
                      idempotent=True)
     assert plain.value.rpc_status == "ABORTED"
-    assert not getattr(plain.value, "outcome_unknown", False)
+    assert not plain.value.outcome_unknown
 
 
 # -- pagination ------------------------------------------------------------------------------

@@ -376,10 +376,10 @@ def test_a_later_chunk_refused_reports_exactly_what_was_written(world: World, ex
     with pytest.raises(IntegrityError) as caught:
         conn.cursor().executemany("INSERT INTO runs (runsId, displayName) VALUES (?, ?)", rows)
     error = caught.value
-    assert error.rows_written == [f"p-{i:04d}" for i in range(1000)]  # type: ignore[attr-defined]
-    assert error.rows_not_written == [  # type: ignore[attr-defined]
+    assert error.rows_written == [f"p-{i:04d}" for i in range(1000)]
+    assert error.rows_not_written == [
         f"p-{i:04d}" for i in range(1000, 1500)]
-    assert error.rows_unknown == []  # type: ignore[attr-defined]
+    assert error.rows_unknown == []
     message = str(error)
     assert "1000 of 1500 rows were written" in message
     assert "500 not written: p-1000, p-1001" in message
@@ -568,8 +568,8 @@ def test_set_over_current_values_fails_for_a_run_changed_meanwhile(
                               "WHERE displayName LIKE 'even %'")
     error = caught.value
     assert error.rpc_status == "ABORTED"
-    assert error.rows_not_written == [runs[2]["name"]]  # type: ignore[attr-defined]
-    assert sorted(error.rows_written) == sorted(  # type: ignore[attr-defined]
+    assert error.rows_not_written == [runs[2]["name"]]
+    assert sorted(error.rows_written) == sorted(
         r["name"] for i, r in enumerate(runs) if i % 2 == 0 and i != 2)
     assert "4 of 5 rows were written" in str(error)
     after = world.list_runs(experiment)
@@ -814,7 +814,7 @@ def test_lost_patch_response_with_an_etag_is_reported_unknown(world: World,
         connection.cursor().execute(
             "UPDATE runs SET description = 'once' WHERE runsId = 'p' AND etag = ?",
             [run["etag"]])
-    assert getattr(caught.value, "outcome_unknown", False)
+    assert caught.value.outcome_unknown
     assert world.calls() == {"runs.patch": 2}
     stored = world.get_run(experiment, "p")  # here it was applied; the driver cannot know that
     assert stored is not None and stored["description"] == "once"
@@ -892,9 +892,9 @@ def test_batch_create_that_was_not_applied_is_reported_not_written(world: World,
         connection.cursor().executemany("INSERT INTO runs (runsId, displayName) VALUES (?, ?)",
                                         rows)
     error = caught.value
-    assert error.rows_written == []  # type: ignore[attr-defined]
-    assert error.rows_not_written == ["n-0001", "n-0002", "n-0003"]  # type: ignore[attr-defined]
-    assert error.rows_unknown == []  # type: ignore[attr-defined]
+    assert error.rows_written == []
+    assert error.rows_not_written == ["n-0001", "n-0002", "n-0003"]
+    assert error.rows_unknown == []
     assert "0 of 3 rows were written" in str(error)
     assert world.calls() == {"runs.batchCreate": 1, "runs.get": 3}
     assert world.run_ids(experiment) == ["n-0000"]
@@ -910,8 +910,8 @@ def test_batch_create_whose_outcome_cannot_be_known(world: World, experiment: st
         connection.cursor().executemany("INSERT INTO runs (runsId, displayName) VALUES (?, ?)",
                                         rows)
     error = caught.value
-    assert error.rows_written == [] and error.rows_not_written == []  # type: ignore[attr-defined]
-    assert error.rows_unknown == ["u-0", "u-1", "u-2"]  # type: ignore[attr-defined]
+    assert error.rows_written == [] and error.rows_not_written == []
+    assert error.rows_unknown == ["u-0", "u-1", "u-2"]
     assert "3 may or may not have been written" in str(error)
 
 
