@@ -295,7 +295,8 @@ class _HostBoundSession(requests.Session):
                 ) -> requests.Response:
         text = url.decode() if isinstance(url, bytes) else url
         parsed = parse_url(text)
-        origin = ((parsed.scheme or "").lower(), (parsed.host or "").rstrip(".").lower(),
+        origin = ((parsed.scheme or "").lower(),
+                  (parsed.host or "").strip("[]").rstrip(".").lower(),
                   parsed.port or (443 if parsed.scheme == "https" else 80))
         if origin != self._runs_origin:
             raise InterfaceError(

@@ -374,6 +374,35 @@ def test_a_session_sends_its_credentials_to_its_own_endpoint_only(recorder: Reco
         elsewhere.close()
 
 
+class Offline(requests.adapters.BaseAdapter):
+    """A transport that sends nothing: it records each request and answers 200 `{}`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[requests.PreparedRequest] = []
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+             ) -> requests.Response:
+        self.sent.append(request)
+        response = requests.Response()
+        response.status_code, response._content, response.request = 200, b"{}", request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_session_on_an_ipv6_loopback_endpoint_may_use_it() -> None:
+    session = build_session(endpoint="http://[::1]:9", access_token=CALLER_TOKEN)
+    offline = Offline()
+    session.mount("http://", offline)
+    assert session.get("http://[::1]:9/v1/x", timeout=5).status_code == 200
+    assert [r.headers["Authorization"] for r in offline.sent] == [f"Bearer {CALLER_TOKEN}"]
+    with pytest.raises(InterfaceError, match="refusing to send credentials"):
+        session.get("http://[::2]:9/v1/x", timeout=5)
+    assert len(offline.sent) == 1
+
+
 @pytest.mark.parametrize("endpoint", [
     "https://user@aiplatform.googleapis.com", "https://evil.example\\@aiplatform.googleapis.com",
     "https://aiplatform.googleapis.com?x=1", "https://aiplatform.googleapis.com#frag",
