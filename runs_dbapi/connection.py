@@ -152,7 +152,7 @@ class Connection:
         """Execute one statement: a Result for queries, a row count for writes."""
         self._check_open()
         if is_exec(sql):
-            return run_exec(self.client, parse_exec(sql, parameters))
+            return run_exec(self.client, parse_exec(sql, parameters, self.defaults))
         tree = bind(parse(sql), parameters)
         if isinstance(tree, exp.Query):
             return self._query(tree)

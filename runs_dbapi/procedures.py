@@ -123,7 +123,11 @@ class _Reader:
         return values[self.used - 1]
 
 
-def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -> ExecCall:
+def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None,
+               defaults: Mapping[str, str] | None = None) -> ExecCall:
+    """Parse an EXEC; path parameters it leaves out come from `defaults` (the connection's
+    projectsId, locationsId, tensorboardsId and experimentsId), as for every other statement.
+    Those the EXEC gives win."""
     reader = _Reader(_tokens(sql), parameters)
     parts = [reader.take("a method name such as google.aiplatform.runs.write").text]
     while (token := reader.peek()) is not None and token.token_type == TokenType.DOT:
@@ -168,6 +172,11 @@ def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None) -
                 raise ProgrammingError(f"EXEC: @{name} is given twice.")
             arguments[name] = value
     _check_parameters_used(reader)
+    for name, value in (defaults or {}).items():
+        if name in table.path and value and not any(
+                k.lower() == name.lower() and v not in (None, "") for k, v in arguments.items()):
+            arguments = {k: v for k, v in arguments.items() if k.lower() != name.lower()}
+            arguments[name] = value
     missing = [n for n in table.path
                if not any(k.lower() == n.lower() and v not in (None, "")
                           for k, v in arguments.items())]
