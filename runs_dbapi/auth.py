@@ -433,8 +433,11 @@ def build_session(
                 f"{' and '.join(asked)}: not sending credentials to the endpoint: {why_not}. "
                 f"{_opt_in_hint(parts)}; to send none, use anonymous=True"
             )
-        logger.info("endpoint %s://%s:%d: sending no credentials (%s)", parts.scheme,
-                    _host(parts), _port(parts), why_not)
+        # An emulator on loopback is the usual case; a remote host that gets no credentials
+        # may be a proxy that expected them, and its 401 would not say why.
+        logger.log(logging.INFO if is_loopback(_host(parts)) else logging.WARNING,
+                   "endpoint %s://%s:%d: sending no credentials (%s)", parts.scheme,
+                   _host(parts), _port(parts), why_not)
         if quota_project is not None:
             logger.warning("no credentials are sent to this endpoint: ignoring quota_project")
         session: requests.Session = requests.Session()

@@ -106,6 +106,10 @@ def check_refusals(app: Any, client: Client, url: str) -> None:
     message = refusal(client, url, extra=extra)
     print("extra connect_args:", message)
     assert "runs:// option impersonate_service_account is refused" in message, message
+    encrypted = json.dumps({"connect_args": {"credentials_hosts": "127.0.0.1"}})
+    message = refusal(client, url, masked_encrypted_extra=encrypted)
+    print("encrypted extra connect_args:", message)
+    assert "runs:// option credentials_hosts is refused" in message, message
 
     step("the emulator's endpoint: refused without the administrator's setting, then allowed")
     allowlist = app.config.pop("RUNS_URL_ALLOWLIST")

@@ -179,6 +179,18 @@ def test_adc_never_reaches_a_non_google_endpoint(recorder: Recorder,
     assert "sending no credentials" in caplog.text and "credentials_hosts" in caplog.text
 
 
+def test_a_remote_host_without_credentials_is_warned_about(
+        adc: list[ServerCredentials], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="runs_dbapi.auth")
+    session = build_session(endpoint="https://proxy.corp.example")  # built, never used
+    assert type(session) is requests.Session and adc == []
+    assert [(r.levelno, "sending no credentials" in r.getMessage()) for r in caplog.records
+            ][:1] == [(logging.WARNING, True)]
+    caplog.clear()
+    build_session(endpoint="http://127.0.0.1:8471")  # an emulator: the usual case, not warned
+    assert [r.levelno for r in caplog.records][:1] == [logging.INFO]
+
+
 def test_adc_never_reaches_a_non_google_endpoint_named_in_a_url(
         recorder: Recorder, adc: list[ServerCredentials]) -> None:
     engine = sqlalchemy.create_engine(f"runs://demo-project/us-central1?endpoint={recorder.url}"
