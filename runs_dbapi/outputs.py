@@ -66,6 +66,14 @@ _STRING_FUNCTIONS = (exp.Upper, exp.Lower, exp.Trim, exp.Substring, exp.Concat, 
 _PASS_THROUGH = (exp.Min, exp.Max, exp.Nullif, exp.FirstValue, exp.LastValue, exp.Lag,
                  exp.Lead, exp.NthValue)
 _PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Exists)
+# SQLite functions sqlglot leaves as plain calls, whose result type is fixed (NULL aside).
+_ANONYMOUS_CODES = {
+    "total": FLOAT, "julianday": FLOAT, "typeof": STRING, "quote": STRING, "printf": STRING,
+    "format": STRING, "datetime": STRING, "time": STRING, "char": STRING, "ltrim": STRING,
+    "rtrim": STRING, "json_type": STRING, "json_quote": STRING, "json": STRING,
+    "json_array": STRING, "json_object": STRING, "json_array_length": INTEGER,
+    "json_valid": INTEGER, "unixepoch": INTEGER, "instr": INTEGER, "octet_length": INTEGER,
+}
 
 
 class QueryTypes:
@@ -117,9 +125,7 @@ class QueryTypes:
         found: list[tuple[str, Kind]] = []
         for projection in expression.expressions:
             if isinstance(projection, exp.Star):
-                for source in scope.selected_sources.values():
-                    found += self._source_outputs(source[1] if isinstance(source, tuple)
-                                                  else source)
+                found += self._star(scope, expression)
             elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
                 source = self._source(scope, projection.table)
                 found += self._source_outputs(source) if source is not None else []
@@ -128,6 +134,23 @@ class QueryTypes:
         names = _cte_column_names(expression)
         if names and len(names) == len(found):
             found = [(name, kind) for name, (_, kind) in zip(names, found, strict=True)]
+        return found
+
+    def _star(self, scope: Scope, select: exp.Select) -> list[tuple[str, Kind]]:
+        """`*`: the columns of each source in order; SQLite shows a column that a USING or
+        NATURAL join matches once, from the left."""
+        joins = {(j.this.alias_or_name or "").lower(): j for j in select.args.get("joins") or []}
+        found: list[tuple[str, Kind]] = []
+        for alias, value in scope.selected_sources.items():
+            outputs = self._source_outputs(value[1] if isinstance(value, tuple) else value)
+            join = joins.get(str(alias).lower())
+            if join is not None:
+                if str(join.args.get("method") or "").upper() == "NATURAL":
+                    merged = {name.lower() for name, _ in found}
+                else:
+                    merged = {i.name.lower() for i in join.args.get("using") or []}
+                outputs = [(n, k) for n, k in outputs if n.lower() not in merged]
+            found += outputs
         return found
 
     def _source_outputs(self, source: Any) -> list[tuple[str, Kind]]:
@@ -227,6 +250,15 @@ class QueryTypes:
             if node.is_string:
                 return STRING
             return INTEGER if str(node.this).lstrip("-").isdigit() else FLOAT
+        if isinstance(node, exp.Anonymous):
+            return _ANONYMOUS_CODES.get(str(node.this).lower())
+        if isinstance(node, (exp.StrPosition, exp.Unicode)):
+            return INTEGER
+        if isinstance(node, (exp.TimeToStr, exp.Date, exp.Hex, exp.Initcap, exp.Replace,
+                             exp.JSONType)):
+            return STRING
+        if isinstance(node, exp.Round):
+            return FLOAT
         if isinstance(node, exp.Cast):
             target = node.to.this.name if node.to is not None else ""
             if "INT" in target:

@@ -29,6 +29,9 @@ class Scan:
     limit: int | None = None  # rows per parent the query can use, when the API may stop early
     keys: list[str] | None = None  # own IDs to get one by one instead of listing
     read_mask: list[str] | None = None
+    # Path parameters whose values came from the connection, not the statement: a missing
+    # tensorboard or experiment named there is an error, not an empty table.
+    defaulted: frozenset[str] = frozenset()
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -99,7 +102,7 @@ def _is_row_wise(select: exp.Select, outermost: bool = True) -> bool:
     """
     if select.args.get("joins") or select.args.get("group") or select.args.get("having"):
         return False
-    if select.args.get("distinct") or select.args.get("with"):
+    if select.args.get("distinct") or select.args.get("with_"):
         return False
     if not outermost and any(select.args.get(k) for k in ("order", "limit", "offset")):
         return False
@@ -158,6 +161,7 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
             if "orderBy" not in scan.pushed.parameters:
                 scan.order_by = None
         scans.append(scan)
+    _name_derived_tables(local)
     query_types = QueryTypes(local, {s.local_name: s.columns for s in scans})
     canonicalise_timestamp_literals(query_types)
     _name_equalities(query_types, scans)
@@ -312,6 +316,7 @@ def _resolve_path(scan: Scan, defaults: Mapping[str, str | None]) -> None:
     for name in scan.table.parent_path:
         if name not in path and defaults.get(name):
             path[name] = [str(defaults[name])]
+            scan.defaulted |= {name}
     if not path.get("projectsId") and scan.pushed.name_projects:
         path["projectsId"] = list(dict.fromkeys(scan.pushed.name_projects))
     for required, option in (("projectsId", "project"), ("locationsId", "location")):
@@ -368,3 +373,12 @@ def _name_equalities(types: QueryTypes, scans: list[Scan]) -> None:
                      f"substr({subject}, instr(substr({subject}, 10), '/') + 9) = "
                      f"{exp.Literal.string(below).sql(dialect=DIALECT)}))")
             equality.replace(sqlglot.parse_one(local, read=DIALECT))
+
+
+def _name_derived_tables(tree: exp.Expression) -> None:
+    """Give each unnamed FROM/JOIN subquery a name (`_d1`, ...): SQLite allows several unnamed
+    ones, and nothing can refer to them, so a name changes nothing but lets their columns be
+    resolved by scope."""
+    for number, subquery in enumerate(tree.find_all(exp.Subquery), start=1):
+        if not subquery.alias and isinstance(subquery.parent, (exp.From, exp.Join)):
+            subquery.set("alias", exp.TableAlias(this=exp.to_identifier(f"_d{number}")))

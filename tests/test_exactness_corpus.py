@@ -25,6 +25,11 @@ which the driver receives as `'LITERAL'` and the reference as `'<canonical form>
 compared with a value that is not a timestamp (`date(createTime)`, even under the name
 `createTime` in a CTE) is plain text in both.
 
+Resource names. The API names projects by number; a resource name written with the project ID
+names the same resource (issue 11: `WHERE name = '<full resource name>'` finds the run whether
+the name carries the project ID or number). Such a name is written `projects/{pid}/...`: the
+driver receives the project ID, the reference the project number.
+
 Each query runs in every mode (`MODES`): fanned out from project/location with push-down on
 and off, bound to a tensorboard, and bound to an experiment with push-down on and off. A bound
 connection reads the rows under its path: the reference of a bound mode keeps only those
@@ -95,7 +100,7 @@ def q(id: str, sql: str, *, ordered: bool = False, empty: str | None = None) -> 
 SHARED = "tensorboardsId = '{main}' AND experimentsId = 'shared'"
 NOT_BIG = "displayName NOT LIKE 'big run%'"
 RUN01 = "projects/{number}/locations/us-central1/tensorboards/{main}/experiments/shared/runs/r01"
-RUN01_ID = ("projects/demo-project/locations/us-central1/tensorboards/{main}/experiments/shared/"
+RUN01_ID = ("projects/{pid}/locations/us-central1/tensorboards/{main}/experiments/shared/"
             "runs/r01")
 
 QUERIES: list[Q] = [
@@ -746,14 +751,16 @@ _TS = re.compile(r"\{ts:([^}]*)\}")
 def texts(query_sql: str, env: Env) -> tuple[str, str]:
     """(the driver's SQL, the reference's SQL): `{ts:X}` becomes `'X'` for the driver and the
     canonical UTC text of X for the reference; `{main}`, `{second}`, `{vacant}`, `{number}` are
-    the tensorboard IDs and the project number; `{{`/`}}` are braces."""
+    the tensorboard IDs and the project number; `{pid}` (in a resource name) is the project ID
+    for the driver and the project number for the reference; `{{`/`}}` are braces."""
     def fill(sql: str) -> str:
         for key, value in (("main", env.world.main), ("second", env.world.boards["second"]),
                            ("vacant", env.world.boards["vacant"]), ("number", env.number)):
             sql = sql.replace("{" + key + "}", value)
         return sql.replace("{{", "{").replace("}}", "}")
-    driver = fill(_TS.sub(lambda m: "'" + m.group(1) + "'", query_sql))
-    ref = fill(_TS.sub(lambda m: "'" + canonical_timestamp(m.group(1)) + "'", query_sql))
+    driver = fill(_TS.sub(lambda m: "'" + m.group(1) + "'", query_sql)).replace("{pid}", PROJECT)
+    ref = fill(_TS.sub(lambda m: "'" + canonical_timestamp(m.group(1)) + "'", query_sql)
+               ).replace("{pid}", env.number)
     return driver, ref
 
 
