@@ -78,8 +78,9 @@ from exactness_world import (
 
 import runs_dbapi
 from runs_dbapi.catalog import TABLES
-from runs_dbapi.emulator import Emulator
+from runs_dbapi.emulator import Emulator, FaultPlan
 from runs_dbapi.emulator.service import project_number
+from runs_dbapi.rest import RetryPolicy
 
 Row = tuple[Any, ...]
 UTC = timezone.utc
@@ -712,6 +713,7 @@ class Env:
     connections: dict[str, Any]
     references: dict[str, Reference]
     number: str
+    emulator: Emulator
 
 
 def _keeps(mode: str, world: World) -> Callable[[str, dict[str, str]], bool]:
@@ -738,7 +740,7 @@ def env() -> Iterator[Env]:
                 pushdown=pushdown,
                 **{k: v.replace("{main}", world.main) for k, v in options.items()})
         references = {mode: reference(listing, _keeps(mode, world)) for mode in MODES}
-        yield Env(world, listing, connections, references, project_number(PROJECT))
+        yield Env(world, listing, connections, references, project_number(PROJECT), emu)
         for connection in connections.values():
             connection.close()
 
@@ -924,6 +926,29 @@ def report(mode: str, query: Q, env: Env, problems: list[str]) -> str:
 # -- the tests ----------------------------------------------------------------------------------
 
 
+INJECTED: list[int] = []  # faults injected while each retries case ran
+
+
+@pytest.fixture
+def faulty(env: Env) -> Iterator[None]:
+    """A fanned-out connection with quick retries, under 20% injected failures of reads."""
+    emu = env.emulator
+    env.connections["faults"] = runs_dbapi.connect(
+        endpoint=emu.url, anonymous=True, project=PROJECT, location=LOCATION,
+        retry=RetryPolicy(initial_backoff=0.001, max_backoff=0.005, max_attempts=12))
+    env.references["faults"] = env.references["fanout"]
+    emu.set_faults(FaultPlan(rate=0.2, kinds=("429", "500", "503", "reset", "lost_response"),
+                             seed=len(env.connections)))
+    emu.reset_stats()
+    try:
+        yield
+    finally:
+        INJECTED.append(sum(emu.stats()["faults"].values()))
+        emu.set_faults(None)
+        env.connections.pop("faults").close()
+        env.references.pop("faults")
+
+
 def test_corpus_size() -> None:
     assert len(QUERIES) >= 200
     assert len({query.id for query in QUERIES}) == len(QUERIES), "query ids must be unique"
@@ -986,3 +1011,20 @@ def test_comparison_is_strict() -> None:
     assert normalise({"k": "日本"}) == '{"k":"日本"}'
     assert not type_agrees("JSON", "{}") and not type_agrees("INTEGER", True)
     assert type_agrees("BOOLEAN", False) and type_agrees("STRING", None)
+
+
+# Every fifth query, fanned out with push-down, while the emulator fails 20% of the calls (429,
+# 500, 503, resets, lost answers): retries must not change an answer.
+FAULTY = [q for index, q in enumerate(QUERIES) if index % 5 == 0]
+
+
+@pytest.mark.parametrize("query", FAULTY, ids=[q.id for q in FAULTY])
+def test_exact_answer_with_retries(env: Env, faulty: Any, query: Q) -> None:
+    problems = compare(env, "faults", query)
+    assert not problems, report("faults", query, env, problems)
+
+
+def test_retries_cases_met_faults() -> None:
+    """The retries cases above ran under injected faults (not a run without any)."""
+    assert len(INJECTED) == len(FAULTY)
+    assert sum(INJECTED) >= len(FAULTY) // 2, INJECTED
