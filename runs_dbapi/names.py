@@ -8,8 +8,7 @@ holding the original text of its span, taken from the tokens of the statement.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -91,14 +90,9 @@ def _is_column(node: exp.Expression) -> bool:
     return isinstance(node, (exp.Column, exp.Star))
 
 
-_MARKER = re.compile(r":_p[0-9]+")
-
-
-def name_outputs(tree: exp.Expression, sql: str, tokens: Sequence[Token],
-                 marker_text: Callable[[str], str] | None = None) -> None:
+def name_outputs(tree: exp.Expression, sql: str, tokens: Sequence[Token]) -> None:
     """Alias, in place, each unaliased expression of every select list with its text in `sql`
-    (the text `tree` was parsed from, whose `tokens` these are). `marker_text` turns the
-    driver's renamed parameter markers (`:_p0`) back into what the user wrote."""
+    (the text `tree` was parsed from, whose `tokens` these are)."""
     lists = [items for items in _select_lists(tokens) if items]
     for node in list(tree.find_all(exp.Select, exp.Returning)):
         projections = node.expressions
@@ -111,7 +105,6 @@ def name_outputs(tree: exp.Expression, sql: str, tokens: Sequence[Token],
             if isinstance(projection, exp.Alias) or _is_column(projection):
                 continue
             text = sql[start:end + 1]
-            text = _MARKER.sub(lambda m: marker_text(m.group(0)) if marker_text else "?", text)
             projection.replace(exp.Alias(this=projection.copy(),
                                          alias=exp.to_identifier(text, quoted=True)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -12,10 +12,11 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from .exceptions import NotSupportedError, ProgrammingError
 from .names import name_outputs
+from .timestamps import canonical_time
 
 
 def _arrow(operator: str) -> Any:
@@ -41,6 +42,11 @@ class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
     def to_json_path(self, path: exp.Expression | None) -> exp.Expression | None:
         return path
 
+    class Tokenizer(SQLite.Tokenizer):  # type: ignore[misc]
+        # EXECUTE is the seed's EXEC, whose parameters are read from the tokens: not a command
+        # whose rest sqlglot would keep as one string.
+        COMMANDS = SQLite.Tokenizer.COMMANDS - {TokenType.EXECUTE}
+
     class Parser(SQLite.Parser):  # type: ignore[misc]
         FUNCTIONS = {
             **SQLite.Parser.FUNCTIONS,
@@ -58,55 +64,60 @@ class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
 DIALECT = LocalSQLite  # the local evaluator's dialect, so functions parse as they will run
 
 
-def canonical_time(moment: datetime) -> str:
-    """The text form timestamps take in local evaluation: UTC, sortable, SQLite-native."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 POSITIONAL_PREFIX = "_p"
 
 
 MAX_VARIABLE_NUMBER = 250000  # SQLite's largest `?NNN` (SQLITE_MAX_VARIABLE_NUMBER's ceiling)
 
 
-def number_positional_markers(sql: str) -> str:
-    """Turn each `?` marker into `:_p0`, `:_p1`, ... (its number less one), and `?NNN` into
-    `:_p0NNN` (the digits as written), numbered as SQLite numbers them.
+def tokenize(sql: str) -> list[Token]:
+    """The one tokenization of a statement: its tokens serve every later step (EXEC's reader,
+    the parser, output names), each with its place in `sql`."""
+    try:
+        return list(Dialect.get_or_raise(DIALECT).tokenize(sql))
+    except TokenError as error:
+        raise token_error(sql, error) from None
+
+
+def number_positional_markers(sql: str, tokens: Sequence[Token]) -> list[Token]:
+    """The tokens with each `?` marker as `:_p0`, `:_p1`, ... (its number less one), and
+    `?NNN` as `:_p0NNN` (the digits as written), numbered as SQLite numbers them; a renamed
+    marker keeps the place of what the user wrote.
 
     SQLite's rules: `?NNN` is parameter NNN (used twice, it binds the same value); a bare `?`
     is one more than the largest number assigned before it; the statement takes as many
     parameters as the largest number. The tree does not keep source order (a CTE's markers
-    come last in it), so positions are taken from sqlglot's tokenizer, which skips `?` inside
-    literals and comments.
+    come last in it), so numbers are given here, in token order (the tokenizer skips `?`
+    inside literals and comments).
     """
-    try:
-        tokens = Dialect.get_or_raise(DIALECT).tokenize(sql)
-    except TokenError as error:
-        raise token_error(sql, error) from None
-    markers = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
-    spans: list[tuple[int, int, str]] = []
+    renamed: list[Token] = []
     largest = 0
-    for token in markers:
-        end = token.end + 1
-        while end < len(sql) and sql[end] in "0123456789":
-            end += 1
-        if end > token.end + 1:
-            number = int(sql[token.end + 1:end])
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if token.token_type != TokenType.PLACEHOLDER or token.text != "?":
+            renamed.append(token)
+            continue
+        end = token.end
+        following = tokens[index] if index < len(tokens) else None
+        if (following is not None and following.token_type == TokenType.NUMBER
+                and following.start == token.end + 1 and following.text.isdigit()):
+            number = int(following.text)
             if not 1 <= number <= MAX_VARIABLE_NUMBER:
                 raise ProgrammingError(
-                    f"Parameter marker {sql[token.start:end]}: variable number must be between "
-                    f"?1 and ?{MAX_VARIABLE_NUMBER}")
-            name = f"{POSITIONAL_PREFIX}0{sql[token.end + 1:end]}"
+                    f"Parameter marker {sql[token.start:following.end + 1]}: variable number "
+                    f"must be between ?1 and ?{MAX_VARIABLE_NUMBER}")
+            name = f"{POSITIONAL_PREFIX}0{following.text}"
+            end = following.end
+            index += 1
         else:
             number = largest + 1
             name = f"{POSITIONAL_PREFIX}{number - 1}"
         largest = max(largest, number)
-        spans.append((token.start, end, name))
-    for start, end, name in reversed(spans):
-        sql = f"{sql[:start]}:{name}{sql[end:]}"
-    return sql
+        renamed += [Token(TokenType.COLON, ":", token.line, token.col, token.start, token.start),
+                    Token(TokenType.VAR, name, token.line, token.col, token.start, end)]
+    return renamed
 
 
 def _marker_number(name: str) -> tuple[int, bool] | None:
@@ -118,12 +129,6 @@ def _marker_number(name: str) -> tuple[int, bool] | None:
     if len(body) > 1 and body[0] == "0":
         return int(body[1:]), True
     return int(body) + 1, False
-
-
-def marker_text(name: str) -> str:
-    """A renamed positional marker (`:_p0`, `:_p01`) as the user wrote it (`?`, `?1`)."""
-    body = name.lstrip(":")[len(POSITIONAL_PREFIX):]
-    return "?" + (body[1:] if len(body) > 1 and body[0] == "0" else "")
 
 
 def _line_column(sql: str, offset: int) -> str:
@@ -173,11 +178,14 @@ def parse(sql: str) -> exp.Expression:
     """Parse one statement; a syntax error names the line and column."""
     if not isinstance(sql, str):
         raise ProgrammingError(f"SQL must be a string, not {type(sql).__name__}")
+    return parse_tokens(sql, tokenize(sql))
+
+
+def parse_tokens(sql: str, tokens: Sequence[Token]) -> exp.Expression:
+    """Parse one statement from its tokens (`tokenize(sql)`)."""
     try:
-        text = number_positional_markers(sql)
-        dialect = Dialect.get_or_raise(DIALECT)
-        tokens = dialect.tokenize(text)
-        trees = [t for t in dialect.parser().parse(tokens, text) if t is not None]
+        trees = [t for t in Dialect.get_or_raise(DIALECT).parser().parse(
+            number_positional_markers(sql, tokens), sql) if t is not None]
     except ParseError as error:
         detail = error.errors[0] if error.errors else {}
         where = (f" at line {detail.get('line')}, column {detail.get('col')}"
@@ -193,7 +201,7 @@ def parse(sql: str) -> exp.Expression:
             f"{len(trees)} statements given; execute() runs one statement at a time."
         )
     tree = trees[0]
-    name_outputs(tree, text, tokens, marker_text)
+    name_outputs(tree, sql, tokens)
     if isinstance(tree, exp.Command):
         raise NotSupportedError(f"Unsupported statement: {tree.sql(dialect=DIALECT)[:60]!r}.")
     return tree

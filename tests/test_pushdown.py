@@ -18,7 +18,8 @@ from sqlglot import exp
 from runs_dbapi.catalog import RUNS
 from runs_dbapi.emulator.filtering import Field, evaluate, parse_filter
 from runs_dbapi.pushdown import Pushed, Translator, aip160_quote, parse_timestamp, rfc3339
-from runs_dbapi.statements import canonical_time, parse
+from runs_dbapi.statements import parse
+from runs_dbapi.timestamps import canonical_time
 
 FIELDS = {
     "display_name": Field("displayName", "string"),

@@ -38,7 +38,8 @@ from runs_dbapi.emulator.filtering import Field, evaluate, parse_filter
 from runs_dbapi.planner import plan_query
 from runs_dbapi.pushdown import Translator
 from runs_dbapi.rest import RetryPolicy
-from runs_dbapi.statements import canonical_time, parse
+from runs_dbapi.statements import parse
+from runs_dbapi.timestamps import canonical_time
 
 PROJECT = "demo-project"
 LOCATION = "us-central1"

@@ -9,7 +9,14 @@ import pytest
 from sqlglot import exp
 
 from runs_dbapi.exceptions import NotSupportedError, ProgrammingError
-from runs_dbapi.statements import bind, canonical_time, literal, number_positional_markers, parse
+from runs_dbapi.statements import (
+    bind,
+    literal,
+    number_positional_markers,
+    parse,
+    tokenize,
+)
+from runs_dbapi.timestamps import canonical_time
 
 
 def _sql(sql: str, parameters: object = None) -> str:
@@ -104,4 +111,8 @@ def test_unsupported_statement_kinds_say_so() -> None:
 
 
 def test_numbering_leaves_quoted_question_marks() -> None:
-    assert number_positional_markers("SELECT '?', ?") == "SELECT '?', :_p0"
+    sql = "SELECT '?', ? -- ?\n"
+    renamed = number_positional_markers(sql, tokenize(sql))
+    assert [(t.text, t.start) for t in renamed] == [
+        ("SELECT", 0), ("?", 7), (",", 10), (":", 12), ("_p0", 12)]
+    assert [p.name for p in parse(sql).find_all(exp.Placeholder)] == ["_p0"]
