@@ -35,6 +35,7 @@ from .exceptions import (
 )
 from .executor import Result
 from .local import LocalDatabase, Row, restorer, row_from_resource
+from .paths import PARENT_LEVELS, missing_parent
 from .rest import RestClient
 from .rules import (
     SYSTEM_LABEL_PREFIX,
@@ -44,7 +45,8 @@ from .rules import (
     parse_labels,
     same_resource_name,
 )
-from .statements import DIALECT, bind, canonical_time, parameter_mapping
+from .statements import DIALECT, bind, parameter_mapping
+from .timestamps import canonical_time
 
 logger = logging.getLogger(__name__)
 
@@ -340,9 +342,14 @@ class WriteExecutor:
         if len(runs) == 1:
             run = runs[0]
             parent = table.resource_name(run.path, parent=True)
-            return [self.client.create(parent, table.name, run.body,
-                                       id_param=table.id_parameter,
-                                       resource_id=run.path[table.id_column])]
+            try:
+                return [self.client.create(parent, table.name, run.body,
+                                           id_param=table.id_parameter,
+                                           resource_id=run.path[table.id_column])]
+            except ProgrammingError as refused_one:
+                if refused_one.rpc_status == "NOT_FOUND" and not refused_one.outcome_unknown:
+                    self._check_parents(run.path, deepest_known_missing=True, create=True)
+                raise
         created: dict[int, dict[str, Any]] = {}
         groups: dict[str, list[int]] = {}
         for index, run in enumerate(runs):
@@ -356,7 +363,14 @@ class WriteExecutor:
                         for i in indexes]
             try:
                 answer = self.client.batch_create(parent, table.name, requests)
-            except Error as error:
+            except Error as refused:
+                error = refused
+                if error.rpc_status == "NOT_FOUND" and not error.outcome_unknown:
+                    try:  # the experiment of the chunk, named by the connection, is missing?
+                        self._check_parents(runs[indexes[0]].path, deepest_known_missing=True,
+                                            create=True)
+                    except ProgrammingError as missing:
+                        error = missing
                 unknown: list[int] = []
                 if error.outcome_unknown:  # look: which runs of this chunk exist now?
                     found = self._read_back(table, parent, [runs[i] for i in indexes])
@@ -375,7 +389,7 @@ class WriteExecutor:
                           if i not in created and i not in unknown]
                 raise partial_failure(error, written, failed, len(runs),
                                       [runs[i].path[table.id_column] for i in unknown]
-                                      ) from error
+                                      ) from refused
             resources = answer.get(table.list_field, [])
             if not isinstance(resources, list) or len(resources) != len(indexes):
                 raise OperationalError(
@@ -505,7 +519,7 @@ class WriteExecutor:
             # Checked before any call: a bad value must not half-apply.
             body = self._patch_body(table, values, self._evaluate(list(values.values())), etag)
         if target.key is not None and not depends_on_row and not _row_clauses(tree):
-            patched = self._patch_one(table.resource_name(target.key), body, mask)
+            patched = self._patch_one(table.resource_name(target.key), body, mask, target.key)
             results = [patched] if patched else []
             paths = [target.key] if patched else []
         else:
@@ -565,15 +579,36 @@ class WriteExecutor:
             body["etag"] = etag
         return body
 
-    def _patch_one(self, name: str, body: dict[str, Any], mask: list[str]) -> dict[str, Any] | None:
+    def _patch_one(self, name: str, body: dict[str, Any], mask: list[str],
+                   key: Path | None = None) -> dict[str, Any] | None:
+        """Patch one run; None if it does not exist. `key`: the path of a run the statement
+        named without listing it, whose parents may be missing too."""
         try:
             # Absolute values: a repeat leaves what one patch does (and with an etag, the client
             # reads an ABORTED repeat back), so the patch is retried like any idempotent call.
             return self.client.patch(name, body, mask, idempotent=True)
         except ProgrammingError as error:
             if error.rpc_status == "NOT_FOUND":
+                if key is not None:
+                    self._check_parents(key, deepest_known_missing=False)
                 return None
             raise
+
+    def _check_parents(self, path: Path, *, deepest_known_missing: bool,
+                       create: bool = False) -> None:
+        """After NOT_FOUND under `path`: raise ProgrammingError naming its tensorboard or
+        experiment if the connection named it and it does not exist (no call unless one of
+        them came from the connection; see `paths.missing_parent`). `create`: the NOT_FOUND
+        of a create, an error anyway: looked into only when the experiment is the
+        connection's, to name it."""
+        named = {level for level, _ in PARENT_LEVELS
+                 if path.get(level) and self.defaults.get(level) == path[level]}
+        if create and "experimentsId" not in named:
+            return
+        error = missing_parent(self.client, path, named,
+                               deepest_known_missing=deepest_known_missing)
+        if error is not None:
+            raise error
 
     @staticmethod
     def _collect(jobs: list[tuple[Matched, Any]]) -> tuple[list[dict[str, Any]], list[Path]]:
@@ -608,7 +643,7 @@ class WriteExecutor:
         if (target.key is not None and not returning and target.etag is None
                 and not _row_clauses(tree)):
             name = table.resource_name(target.key)
-            return 1 if self._delete_one(name) else 0
+            return 1 if self._delete_one(name, target.key) else 0
         rows = self._matching_rows(table, table_node, tree, [], ())
         # RETURNING shows the runs as they were: read them (concurrently) before deleting.
         before = list(self.pool.map(self.client.get, [r.name for r in rows])) if returning \
@@ -634,13 +669,13 @@ class WriteExecutor:
                                    len(deleted))
         return len(deleted)
 
-    def _delete_one(self, name: str) -> bool:
+    def _delete_one(self, name: str, key: Path | None = None) -> bool:
         """Delete one run; whether this statement deleted it.
 
         A run found gone (NOT_FOUND) after an attempt whose answer was lost was deleted by that
         attempt: a predicate DELETE listed it just before, and a keyed DELETE names a run it
         takes to exist (telling a lost answer from a run that never existed would take a read
-        before every keyed DELETE, doubling its calls).
+        before every keyed DELETE, doubling its calls). `key`: as for `_patch_one`.
         """
         try:
             operation = self.client.delete(name)
@@ -651,6 +686,8 @@ class WriteExecutor:
                 logger.info("delete of %s: gone after an attempt whose answer was lost, which "
                             "deleted it", name)
                 return True
+            if key is not None:
+                self._check_parents(key, deepest_known_missing=False)
             return False
         if self.wait_operations:
             self.client.wait_operation(operation)

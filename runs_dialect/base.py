@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchTableError
 
 from runs_dbapi.catalog import SCHEMA_ALIASES, TABLES, Table
 from runs_dbapi.exceptions import InterfaceError
+from runs_dbapi.paths import check_connection_path
 
 from .compat import SQLALCHEMY_2
 from .compiler import RunsCompiler, RunsIdentifierPreparer, RunsTypeCompiler
@@ -168,9 +169,15 @@ class RunsDialect(default.DefaultDialect):
 
     def do_ping(self, dbapi_connection: Any) -> bool:
         """One API call when the connection knows where to look (so a wrong endpoint, project
-        or credential fails here); `SELECT 1` otherwise."""
+        or credential fails here); `SELECT 1` otherwise. A tensorboard or experiment the URL
+        names must exist: one that does not raises ProgrammingError naming it (a path that does
+        not exist is not an empty table), so Superset's connection test fails on it."""
         raw = getattr(dbapi_connection, "dbapi_connection", None) or dbapi_connection
         defaults = getattr(raw, "defaults", {})
+        if defaults.get("projectsId") and defaults.get("locationsId") and (
+                defaults.get("tensorboardsId") or defaults.get("experimentsId")):
+            check_connection_path(raw.client, defaults)
+            return True
         probe = PING_PROBE if defaults.get("projectsId") and defaults.get("locationsId") else (
             "SELECT 1")
         cursor = raw.cursor()

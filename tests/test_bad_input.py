@@ -272,10 +272,11 @@ CASES: list[Case] = [
      r"google\.aiplatform\.runs\.write"),
     ("exec-unknown-resource", "EXEC google.aiplatform.models.write @runsId='a'", None, "full",
      NotSupportedError, r"Unknown method 'google\.aiplatform\.models\.write'\. Known methods"),
+    # The connection's location fills @locationsId (issue 11: EXEC takes the connection's path).
     ("exec-missing-path-parameters",
-     f"EXEC google.aiplatform.runs.write @projectsId='{PROJECT}' @@json='{{}}'", None, "full",
-     ProgrammingError, r"EXEC runs\.write: missing required parameters @locationsId, "
-     r"@tensorboardsId, @experimentsId, @runsId"),
+     f"EXEC google.aiplatform.runs.write @projectsId='{PROJECT}' @@json='{{}}'", None,
+     "noproject", ProgrammingError, r"EXEC runs\.write: missing required parameters "
+     r"@tensorboardsId, @experimentsId, @runsId\.$"),
     ("exec-missing-body", f"EXEC google.aiplatform.runs.write {EXEC_PATH}", None, "full",
      ProgrammingError, r"EXEC runs\.write: missing required parameters @@json"),
     ("exec-unknown-parameter",

@@ -419,7 +419,8 @@ def test_keyed_update_makes_exactly_one_patch(world: World, experiment: str,
     world.emu.reset_stats()
     cursor.execute("UPDATE runs SET description = 'x' WHERE runsId = 'missing'")
     assert cursor.rowcount == 0
-    assert world.calls() == {"runs.patch": 1}
+    # The experiment is the connection's: one get tells a missing run from a missing experiment.
+    assert world.calls() == {"runs.patch": 1, "experiments.get": 1}
 
 
 def test_keyed_update_by_name(world: World, experiment: str, conn: Connection) -> None:
@@ -629,7 +630,8 @@ def test_keyed_delete_waits_for_its_operation(world: World, experiment: str,
     world.emu.reset_stats()
     cursor.execute("DELETE FROM runs WHERE runsId = 'u-5'")
     assert cursor.rowcount == 0
-    assert world.calls() == {"runs.delete": 1}
+    # The experiment is the connection's: one get tells a missing run from a missing experiment.
+    assert world.calls() == {"runs.delete": 1, "experiments.get": 1}
     assert world.run_ids(experiment) == [f"u-{i}" for i in range(10) if i != 5]
 
 
