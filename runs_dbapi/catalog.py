@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 STRING, TIMESTAMP, JSON, INTEGER, BOOLEAN = "STRING", "TIMESTAMP", "JSON", "INTEGER", "BOOLEAN"
-_PROTO3_DEFAULTS: dict[str, Any] = {STRING: "", INTEGER: 0, BOOLEAN: False, JSON: {}}
+FLOAT, BYTES = "FLOAT", "BYTES"
+_PROTO3_DEFAULTS: dict[str, Any] = {STRING: "", INTEGER: 0, FLOAT: 0.0, BOOLEAN: False,
+                                    JSON: {}, BYTES: b""}
 
 # The seed's list parameters: WHERE terms sent to the API as written, never columns of a row.
 LIST_PARAMETERS = ("filter", "orderBy", "pageSize", "pageToken", "readMask")
@@ -57,7 +59,7 @@ class Procedure:
 
 @dataclass(frozen=True)
 class Table:
-    name: str  # SQL name and API collection
+    name: str  # SQL name
     message: str  # API message name
     list_field: str  # field of the list response holding the resources
     path: tuple[str, ...]  # path-parameter columns, outermost first; the last is the own ID
@@ -68,6 +70,17 @@ class Table:
     id_parameter: str | None = None  # the create call's ID query parameter (the seed's name)
     procedures: tuple[Procedure, ...] = ()
     batch_max: int = 1000  # requests per batchCreate
+    collection: str = ""  # the API collection (`timeSeries`), when it is not the SQL name
+
+    @property
+    def api_collection(self) -> str:
+        return self.collection or self.name
+
+    @property
+    def create_field(self) -> str:
+        """The field of a create request (batchCreate's `requests[]`) holding the resource:
+        `tensorboardRun` for TensorboardRun."""
+        return self.message[0].lower() + self.message[1:]
 
     @property
     def parent_path(self) -> tuple[str, ...]:

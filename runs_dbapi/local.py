@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sqlite3
@@ -9,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .catalog import BOOLEAN, INTEGER, JSON, STRING, TIMESTAMP, Column
+from .catalog import BOOLEAN, BYTES, FLOAT, INTEGER, JSON, STRING, TIMESTAMP, Column
 from .exceptions import DataError, OperationalError, ProgrammingError
 from .sqlfunctions import register as register_functions
 from .timestamps import api_time_to_local, local_to_datetime
@@ -54,24 +55,44 @@ def column_reader(column: Column, id_column: str | None = None) -> Reader:
         if name == id_column:
             return lambda r, p: p[name] if name in p else str(r.get("name", "")).rsplit("/", 1)[-1]
         return lambda r, p: p.get(name)
-    key = column.api_field or name
+    get = field_getter(column.api_field or name)
     if column.type == TIMESTAMP:
-        return lambda r, p: api_time_to_local(r.get(key))
+        return lambda r, p: api_time_to_local(get(r))
     if column.type == JSON:
-        return lambda r, p: _json_text(v if (v := r.get(key)) is not None else {})
+        return lambda r, p: _json_text(v if (v := get(r)) is not None else {})
     default = column.default
-    kind = column.type
+    convert = _CONVERSIONS.get(column.type)
 
     def read(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
-        value = resource.get(key)
+        value = get(resource)
         if value is None:
             return default  # proto3 omits default values: they are known, not NULL
-        if kind == INTEGER:
-            return int(value)
-        if kind == BOOLEAN:
-            return bool(value)
-        return value
+        return convert(value) if convert is not None else value
     return read
+
+
+def field_getter(field_path: str) -> Callable[[dict[str, Any]], Any]:
+    """`resource -> value` of a field path of the API message (`scalar.value`: nested)."""
+    if "." not in field_path:
+        return lambda resource: resource.get(field_path)
+    steps = field_path.split(".")
+
+    def get(resource: dict[str, Any]) -> Any:
+        value: Any = resource
+        for step in steps:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(step)
+        return value
+    return get
+
+
+# proto3 JSON to the Python value of a column type: int64 travels as a string, bytes as base64,
+# doubles may be "NaN" or "Infinity".
+_CONVERSIONS: dict[str, Callable[[Any], Any]] = {
+    INTEGER: int, BOOLEAN: bool, FLOAT: float,
+    BYTES: lambda v: base64.b64decode(v) if isinstance(v, str) else bytes(v),
+}
 
 
 PageMaker = Callable[[list[dict[str, Any]], Mapping[str, str]], list[Row]]
@@ -122,23 +143,26 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
     SQLite path. A JSON column read back as JSON is the parsed value itself, not a copy (the
     value `json.loads(json.dumps(v))` equals).
     """
-    key = column.api_field or column.name
+    get = field_getter(column.api_field or column.name)
     if column.type == JSON and restore is local_to_json and not column.path_parameter:
-        return lambda r, p: v if (v := r.get(key)) is not None else _default(column)
+        return lambda r, p: v if (v := get(r)) is not None else _default(column)
     read = column_reader(column, id_column)
-    integer = _sqlite_type(column.type) == "INTEGER"
+    storage = _sqlite_type(column.type)
 
     def final(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
         value = read(resource, path)
         if value is None:
             return None
         kind = type(value)
-        if integer:
+        if storage == "INTEGER":
             if kind is bool:
                 value = int(value)
             elif kind is not int or not _INT64[0] <= value < _INT64[1]:
                 raise Unsafe
-        elif kind is not str:
+        elif storage == "REAL":
+            if kind is not float:
+                raise Unsafe
+        elif kind is not (bytes if storage == "BLOB" else str):
             raise Unsafe
         return restore(value) if restore is not None else value
 
@@ -146,7 +170,7 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
         return final
     if column.type == TIMESTAMP and restore is local_to_datetime:
         def timestamp(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
-            value = resource.get(key)
+            value = get(resource)
             # `2024-02-16T23:56:54.194318Z`, as the API writes them: in one C call.
             if (type(value) is str and len(value) == 27 and value[26] == "Z"
                     and value[19] == "." and value[10] == "T"):
@@ -160,7 +184,7 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
         empty = column.default
 
         def text(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
-            value = resource.get(key)
+            value = get(resource)
             if type(value) is str:
                 return value
             if value is None:
@@ -224,7 +248,7 @@ class LocalDatabase:
 
 
 def _sqlite_type(kind: str) -> str:
-    return {INTEGER: "INTEGER", BOOLEAN: "INTEGER"}.get(kind, "TEXT")
+    return {INTEGER: "INTEGER", BOOLEAN: "INTEGER", FLOAT: "REAL", BYTES: "BLOB"}.get(kind, "TEXT")
 
 
 def restorer(kind: str | None) -> Any:

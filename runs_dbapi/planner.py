@@ -295,9 +295,10 @@ def _push_projection(read: set[str] | None, scan: Scan) -> None:
     `name` is always read: rows take their own ID from it."""
     if scan.page_mode or scan.read_mask is not None or read is None:
         return
-    fields = {"name"} | {c.api_field for c in scan.table.columns
+    # A nested field (`metadata.maxStep`) is asked for through its top-level field.
+    fields = {"name"} | {c.api_field.split(".")[0] for c in scan.table.columns
                          if c.api_field and c.name.lower() in read}
-    every = {c.api_field for c in scan.table.columns if c.api_field}
+    every = {c.api_field.split(".")[0] for c in scan.table.columns if c.api_field}
     if fields != every:
         scan.read_mask = sorted(fields)
 

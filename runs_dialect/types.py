@@ -1,8 +1,9 @@
 """SQLAlchemy types for the driver's catalog types, and how values cross the driver.
 
 Reflection reports generic SQLAlchemy types (`String`, `DateTime(timezone=True)`, `JSON`,
-`BigInteger`, `Boolean`), so that generated models and ORMs need nothing from this package;
-`COLSPECS` swaps in the implementations below when a statement runs through the dialect.
+`BigInteger`, `Boolean`, `Float`, `LargeBinary`), so that generated models and ORMs need
+nothing from this package; `COLSPECS` swaps in the implementations below when a statement
+runs through the dialect.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine.interfaces import Dialect
 
-from runs_dbapi.catalog import BOOLEAN, INTEGER, JSON, STRING, TIMESTAMP
+from runs_dbapi.catalog import BOOLEAN, BYTES, FLOAT, INTEGER, JSON, STRING, TIMESTAMP
 
 Processor = Callable[[Any], Any]
 
@@ -26,6 +27,8 @@ _TYPES: dict[str, Callable[[], sqltypes.TypeEngine[Any]]] = {
     JSON: sqltypes.JSON,
     INTEGER: sqltypes.BigInteger,
     BOOLEAN: sqltypes.Boolean,
+    FLOAT: sqltypes.Float,
+    BYTES: sqltypes.LargeBinary,
 }
 
 # Type names as the driver's cursor.description reports them, for reflection by name.
@@ -35,6 +38,8 @@ ISCHEMA_NAMES: dict[str, type[sqltypes.TypeEngine[Any]]] = {
     JSON: sqltypes.JSON,
     INTEGER: sqltypes.BigInteger,
     BOOLEAN: sqltypes.Boolean,
+    FLOAT: sqltypes.Float,
+    BYTES: sqltypes.LargeBinary,
 }
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

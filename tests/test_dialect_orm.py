@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.automap import automap_base
 from sqlalchemy.orm import Session, declarative_base
 
+from runs_dbapi.catalog import TABLES
+
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
@@ -113,7 +115,7 @@ def test_automap_maps_every_table(demo: Demo) -> None:
     engine = demo.engine("bert-glue")
     Base: Any = automap_base()
     Base.prepare(autoload_with=engine)
-    assert sorted(Base.classes.keys()) == ["experiments", "runs", "tensorboards"]
+    assert sorted(Base.classes.keys()) == sorted(TABLES)  # every table of the catalog
     Run, Experiment = Base.classes.runs, Base.classes.experiments
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(Run)).scalar() == 60
