@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from . import exceptions
+from . import exceptions, explain
 from .auth import build_session, default_endpoint
 from .cursor import Cursor, Parameters
 from .executor import QueryExecutor, Result
@@ -151,6 +151,9 @@ class Connection:
     def run(self, sql: str, parameters: Parameters) -> Result | int:
         """Execute one statement: a Result for queries, a row count for writes."""
         self._check_open()
+        mode, explained = explain.split_explain(sql)
+        if mode is not None:
+            return explain.run_explain(self, explained, parameters, analyze=mode == "ANALYZE")
         if is_exec(sql):
             return run_exec(self.client, parse_exec(sql, parameters, self.defaults))
         tree = bind(parse(sql), parameters)
@@ -170,7 +173,8 @@ class Connection:
 
     def _query(self, tree: exp.Expression) -> Result:
         plan = plan_query(tree, self.defaults, pushdown=self.pushdown)
-        logger.debug("plan: %s", plan)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("plan:\n%s", explain.describe(plan))
         result = self._executor.run(plan)
         self._results[id(result)] = result
         return result

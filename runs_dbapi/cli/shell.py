@@ -9,7 +9,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from .catalog import (
+from runs_dbapi.catalog import (
     BATCH_REQUESTS_COLUMN,
     BODY_PREFIX,
     LIST_PARAMETERS,
@@ -19,19 +19,16 @@ from .catalog import (
     UPDATE_MASK_PARAMETER,
     Table,
 )
-from .cli import (
-    EXIT_OK,
-    PROG,
-    data_home,
-    has_content,
-    is_driver_error,
-    report_error,
-    split_statements,
-)
-from .formatting import FORMATS, aligned
+from runs_dbapi.suggest import did_you_mean
+
+from .base import EXIT_OK, PROG, data_home, is_driver_error, report_error
+from .output import FORMATS, aligned
+from .safety import Refused
+from .script import has_content, split_statements
+from .target import embedded_notice
 
 if TYPE_CHECKING:
-    from .cli import Session
+    from .session import Session
 
 PROMPT = "runs> "
 CONTINUATION = "  ...> "
@@ -51,17 +48,29 @@ TABLE_CONTEXT = ("FROM", "JOIN", "INTO", "UPDATE", "TABLE", "EXEC")
 HELP = f"""\
 Statements end with ';' and may span lines. Tab completes table and column names.
 
-  .tables              the tables
-  .schema [TABLE]      a table's columns, list parameters and methods
+  help                 this text (also .help)
+  quit, exit, \\q       leave (or Ctrl-D; also .quit)
+  .tables, \\d          the tables
+  .schema [TABLE]      a table's columns, list parameters and methods (also \\d TABLE)
   .format [FORMAT]     show or set the output format: {', '.join(FORMATS)}
-  .help                this text
-  .quit                leave (or Ctrl-D)
+  .expanded, \\x        one block per row, a line per column (again to turn off)
+  .timer on|off        time and API calls of each statement
+  EXPLAIN statement;   the API calls a statement will make, and its local SQL
+  EXPLAIN ANALYZE ...; run it, with calls, pages, rows and time per step
+
+Tables taller than the terminal go through $PAGER (runs-sql --no-pager: never). An UPDATE or
+DELETE with no WHERE, or touching more than 100 runs, asks before it runs.
 
 Examples:
   SELECT displayName, labels, createTime FROM runs LIMIT 5;
   SELECT experimentsId, count(*) AS runs FROM runs GROUP BY experimentsId;
   SELECT displayName FROM runs WHERE labels ->> '$.status' = 'failed' LIMIT 3;
 """
+# Words that, alone on a line (with or without `;`), are commands rather than SQL.
+BARE_COMMANDS = {"help": ".help", "exit": ".quit", "quit": ".quit"}
+BACKSLASH = {"\\q": ".quit", "\\x": ".expanded", "\\timing": ".timer",
+             "\\?": ".help", "\\h": ".help"}
+DOT_COMMANDS = [".tables", ".schema", ".format", ".expanded", ".timer", ".help", ".quit"]
 
 
 def _load_readline() -> ModuleType | None:
@@ -132,7 +141,7 @@ class Completer:
 
     def candidates(self, text: str, before: str) -> list[str]:
         if not before.strip() and text.startswith("."):
-            return _matching([".tables", ".schema", ".format", ".help", ".quit"], text)
+            return _matching(DOT_COMMANDS, text)
         if before.lstrip().startswith("."):
             command = before.split(maxsplit=1)[0].lower()
             if command == ".schema":
@@ -213,12 +222,29 @@ class Shell:
 
     # -- the loop ------------------------------------------------------------------------------
 
+    def banner(self) -> str:
+        target = self.session.target
+        where = (embedded_notice(target).removeprefix(f"{PROG}: ") if target.embedded
+                 else f"querying {target.description}")
+        return (f"{PROG}: {where}. Statements end with ';'. Type help for help, quit to "
+                "leave.\n")
+
+    def ask(self, question: str) -> bool:
+        """The shell's confirmation of a risky write."""
+        try:
+            answer = input(f"{PROG}: {question}")
+        except (EOFError, KeyboardInterrupt):
+            self.session.out.write("\n")
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
     def loop(self) -> int:
         self._setup_readline()
         err = self.session.err
-        err.write(f"{PROG}: querying {self.session.target.description}. Statements end "
-                  "with ';'. Type .help for help, .quit to leave.\n")
-        err.flush()
+        if not self.session.args.quiet:
+            err.write(self.banner())
+            err.flush()
+        self.session.confirm = self.ask
         buffer: list[str] = []
         try:
             while True:
@@ -231,9 +257,10 @@ class Shell:
                     self.session.out.write("^C\n")
                     buffer = []
                     continue
-                if not buffer and line.strip().startswith("."):
+                command = None if buffer else as_command(line)
+                if command is not None:
                     self._remember(line)
-                    if not self.command(line.strip()):
+                    if not self.command(command):
                         break
                     continue
                 buffer.append(line)
@@ -258,18 +285,20 @@ class Shell:
         except KeyboardInterrupt:
             session.progress.stop()
             session.err.write(f"\n{PROG}: interrupted\n")
+        except Refused as refused:
+            session.err.write(f"{PROG}: {refused}\n")
         except Exception as error:
             session.progress.stop()
             report_error(error, session.err, session.args.debug or not is_driver_error(error))
         session.out.flush()
 
-    # -- dot commands ----------------------------------------------------------------------------
+    # -- commands --------------------------------------------------------------------------------
 
     def command(self, line: str) -> bool:
         """Run a dot command; False to leave the shell."""
         words = line.split()
         name, rest = words[0].lower(), words[1:]
-        out = self.session.out
+        out, err = self.session.out, self.session.err
         if name in (".quit", ".exit", ".q"):
             return False
         if name == ".help":
@@ -277,25 +306,53 @@ class Shell:
         elif name == ".tables":
             out.write(describe_tables())
         elif name == ".schema":
-            chosen = [TABLES.get(w.lower().rsplit(".", 1)[-1]) for w in rest] or list(
-                TABLES.values())
-            for word, table in zip(rest or [t.name for t in TABLES.values()], chosen,
-                                   strict=True):
-                if table is None:
-                    self.session.err.write(f"{PROG}: no table {word!r}; tables: "
-                                           f"{', '.join(TABLES)}\n")
-                else:
-                    out.write(describe_table(table))
+            self._schema(rest)
         elif name == ".format":
             if not rest:
                 out.write(f"{self.session.format}\n")
             elif rest[0].lower() in FORMATS:
                 self.session.format = rest[0].lower()
             else:
-                self.session.err.write(f"{PROG}: unknown format {rest[0]!r}; formats: "
-                                       f"{', '.join(FORMATS)}\n")
+                err.write(f"{PROG}: unknown format {rest[0]!r}; formats: "
+                          f"{', '.join(FORMATS)}\n")
+        elif name == ".expanded":
+            on = not self.session.expanded if not rest else rest[0].lower() in ("on", "1")
+            self.session.expanded = on
+            out.write(f"Expanded display is {'on' if on else 'off'}.\n")
+        elif name == ".timer":
+            on = not self.session.timer if not rest else rest[0].lower() in ("on", "1")
+            self.session.timer = on
+            out.write(f"Timer is {'on' if on else 'off'}.\n")
         else:
-            self.session.err.write(f"{PROG}: unknown command {name}; .help lists the "
-                                   "commands\n")
+            err.write(f"{PROG}: unknown command {words[0]}; help lists the commands\n")
         out.flush()
         return True
+
+    def _schema(self, names: list[str]) -> None:
+        chosen = [TABLES.get(w.lower().rsplit(".", 1)[-1]) for w in names] or list(
+            TABLES.values())
+        for word, table in zip(names or [t.name for t in TABLES.values()], chosen, strict=True):
+            if table is None:
+                self.session.err.write(f"{PROG}: no table {word!r};"
+                                       f"{did_you_mean(word, TABLES)} Tables: "
+                                       f"{', '.join(TABLES)}\n")
+            else:
+                self.session.out.write(describe_table(table))
+
+
+def as_command(line: str) -> str | None:
+    """The dot command a line stands for (`help` is `.help`, `\\d runs` is `.schema runs`),
+    or None for SQL."""
+    stripped = line.strip()
+    if stripped.startswith("."):
+        return stripped
+    word = stripped.rstrip(";").strip()
+    if word.lower() in BARE_COMMANDS:
+        return BARE_COMMANDS[word.lower()]
+    if stripped.startswith("\\"):
+        head, _, tail = word.partition(" ")
+        if head.lower() == "\\d":
+            return f".schema {tail}" if tail.strip() else ".tables"
+        known = BACKSLASH.get(head.lower())
+        return head if known is None else f"{known} {tail}".strip()  # unknown: reported
+    return None

@@ -158,6 +158,35 @@ class TableWriter:
         self.cells = []
 
 
+class ExpandedWriter:
+    """One record per block, a line per column (psql's `\\x`): for wide rows such as EXPLAIN's."""
+
+    def __init__(self, out: TextIO, *, max_width: int = 80, footer: bool = True) -> None:
+        self.out = out
+        self.max_width = max_width
+        self.footer = footer
+        self.names: list[str] = []
+        self.count = 0
+
+    def start(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        self.count = 0
+
+    def rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        width = max((len(n) for n in self.names), default=0)
+        for row in rows:
+            self.count += 1
+            lines = [f"-[ RECORD {self.count} ]" + "-" * max(1, width - 8)]
+            lines += [(f"{name.ljust(width)} | {_clip(table_text(value), self.max_width)}"
+                       ).rstrip()
+                      for name, value in zip(self.names, row, strict=True)]
+            self.out.write("\n".join(lines) + "\n")
+
+    def finish(self) -> None:
+        if self.footer:
+            self.out.write(f"({self.count} row{'' if self.count == 1 else 's'})\n")
+
+
 class CsvWriter:
     """RFC 4180 CSV with a header line; NULL is an empty field."""
 
@@ -217,7 +246,11 @@ class JsonLinesWriter:
         pass
 
 
-def make_writer(kind: str, out: TextIO, *, max_width: int = 80) -> Writer:
+def make_writer(kind: str, out: TextIO, *, max_width: int = 80, expanded: bool = False
+                ) -> Writer:
+    """A writer of the format; `expanded` turns the table into one block per record."""
+    if kind == "table" and expanded:
+        return ExpandedWriter(out, max_width=max_width)
     if kind == "table":
         return TableWriter(out, max_width=max_width)
     if kind == "csv":
