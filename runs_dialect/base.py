@@ -6,6 +6,7 @@ SQLite-flavoured SQL with `?` parameters. Works with SQLAlchemy 1.4 and 2.x.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from types import ModuleType
@@ -20,7 +21,7 @@ from runs_dbapi.exceptions import InterfaceError
 from runs_dbapi.paths import check_connection_path
 
 from .compat import SQLALCHEMY_2
-from .compiler import RunsCompiler, RunsIdentifierPreparer, RunsTypeCompiler
+from .compiler import RunsCompiler, RunsDDLCompiler, RunsIdentifierPreparer, RunsTypeCompiler
 from .types import COLSPECS, ISCHEMA_NAMES, sqlalchemy_type
 from .url import parse_url
 
@@ -92,6 +93,7 @@ class RunsDialect(default.DefaultDialect):
 
     default_paramstyle = "qmark"
     statement_compiler = RunsCompiler
+    ddl_compiler = RunsDDLCompiler  # refuses DDL, saying why (the tables are the API's)
     type_compiler = RunsTypeCompiler  # SQLAlchemy 1.4's name
     type_compiler_cls = RunsTypeCompiler
     preparer = RunsIdentifierPreparer
@@ -322,3 +324,8 @@ class RunsDialect(default.DefaultDialect):
 
 
 dialect = RunsDialect  # `runs://` and `runs+rest://` (its one driver) both load this class
+
+# Alembic finds a dialect's migration implementation by the dialect's name among the classes
+# defined so far: define ours whenever Alembic is installed (it is optional).
+with contextlib.suppress(ImportError):  # Alembic not installed
+    from . import alembic as _alembic  # noqa: F401
