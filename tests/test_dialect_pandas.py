@@ -13,6 +13,8 @@ import pytest
 from dialect_helpers import Demo
 from sqlalchemy import JSON
 
+from runs_dbapi.exceptions import NotSupportedError
+
 pd = pytest.importorskip("pandas")
 
 PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
@@ -105,3 +107,58 @@ def test_to_sql_delete_rows_replaces_the_experiments_runs(demo: Demo) -> None:
     assert sorted(names) == ["new-0", "new-1", "new-2"]
     # Other experiments are untouched.
     assert len(pd.read_sql("SELECT runsId FROM runs", demo.engine("bert-glue"))) == 60
+
+
+def test_to_sql_with_the_index_says_to_pass_index_false(demo: Demo) -> None:
+    experiment = demo.new_experiment("index")
+    frame = pd.DataFrame({"displayName": ["a", "b"]})
+    demo.emulator.reset_stats()
+    for method in (None, "multi"):
+        with pytest.raises(Exception, match=r"pandas' to_sql adds for the DataFrame index: "
+                                            r"pass index=False") as raised:
+            frame.to_sql("runs", demo.engine(experiment), if_exists="append", method=method)
+        assert "no column 'index'" in str(raised.value)
+    assert "runs.batchCreate" not in demo.emulator.stats()["calls"]
+    assert "runs.create" not in demo.emulator.stats()["calls"]
+
+
+def test_to_sql_replace_says_to_append(demo: Demo) -> None:
+    experiment = demo.new_experiment("replace")
+    frame = pd.DataFrame({"displayName": ["a"]})
+    with pytest.raises(NotSupportedError, match=r'DROP TABLE runs: .*if_exists="replace"\) drops '
+                                                r'the table first; pass if_exists="append"'):
+        frame.to_sql("runs", demo.engine(experiment), if_exists="replace", index=False)
+    with pytest.raises(NotSupportedError, match=r"CREATE TABLE my_runs: .*to_sql\('runs', "
+                                                r'engine, if_exists="append", index=False\)'):
+        frame.to_sql("my_runs", demo.engine(experiment), index=False)
+    assert pd.read_sql("SELECT count(*) AS n FROM runs", demo.engine(experiment))["n"][0] == 0
+
+
+def test_read_sql_in_chunks(demo: Demo) -> None:
+    chunks = list(pd.read_sql("SELECT runsId, labels FROM runs ORDER BY runsId",
+                              demo.engine("bert-glue"), chunksize=25))
+    assert [len(c) for c in chunks] == [25, 25, 10]
+    together = pd.concat(chunks, ignore_index=True)
+    assert together["runsId"].tolist() == [f"bert-glue-{i:04d}" for i in range(1, 61)]
+    assert together["labels"].iloc[59]["team"] == "nlp"
+
+
+@pytest.mark.parametrize("method", [None, "multi"])
+def test_to_sql_in_chunks(demo: Demo, method: str | None) -> None:
+    """chunksize=N: one batchCreate per chunk of N rows (multi-row VALUES with method="multi",
+    the driver's executemany otherwise)."""
+    experiment = demo.new_experiment("chunks")
+    engine = demo.engine(experiment)
+    frame = pd.DataFrame({
+        "displayName": [f"trial {i}" for i in range(250)],
+        "runsId": [f"trial-{i:03d}" for i in range(250)],
+        "labels": [f'{{"i": "{i}"}}' for i in range(250)],
+    })
+    demo.emulator.reset_stats()
+    written = frame.to_sql("runs", engine, if_exists="append", index=False, chunksize=100,
+                           method=method)
+    assert written == 250
+    assert demo.calls("runs.batchCreate") == 3
+    back = pd.read_sql("SELECT runsId, labels FROM runs ORDER BY runsId", engine)
+    assert back["runsId"].tolist() == frame["runsId"].tolist()
+    assert [r["i"] for r in back["labels"]] == [str(i) for i in range(250)]
