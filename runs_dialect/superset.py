@@ -10,11 +10,25 @@ would make Superset act with its own identity or reach a host of the URL's choos
 `runs_dialect.url.shared_server_refusals`) are refused, in the URL and in the connect_args of a
 database's extra or encrypted extra alike, unless `RUNS_URL_ALLOWLIST` in superset_config.py
 allows them, e.g. `RUNS_URL_ALLOWLIST = {"endpoint": ["http://127.0.0.1:8471"]}`.
+
+SQL Lab runs INSERT, UPDATE and DELETE when the database allows DML: a statement without a
+result set answers one row, its rowcount. "Upload CSV" and "Upload Columnar" append into the
+tables the API writes (`runs`), one batchCreate per 1000 rows; what the API cannot honour
+(replacing a table, creating one, writing the DataFrame index) is refused saying what to choose.
+JSON columns (labels) are JSON text in results, and so in CSV exports.
+
+A dashboard of several charts over one dataset sends the same listings once per chart. Add
+`cache_ttl=SECONDS` to the SQLAlchemy URI (`runs://p/l/t?cache_ttl=60`) and the charts of the
+database share one time-to-live cache of API listings and gets (off by default; a write through
+the driver empties it for what it wrote). See the README's Superset section.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,11 +37,19 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError
 from superset.constants import TimeGrain
 from superset.db_engine_specs.base import BaseEngineSpec
+from superset.utils.core import GenericDataType
 
+from runs_dbapi.catalog import TABLES
+from runs_dbapi.exceptions import NotSupportedError
 from runs_dbapi.statements import LocalSQLite
 from runs_dialect.url import parse_url, shared_server_refusals
 
+logger = logging.getLogger(__name__)
+
 ALLOWLIST_SETTING = "RUNS_URL_ALLOWLIST"
+# The one-column result SQL Lab shows for a statement without a result set (INSERT, UPDATE and
+# DELETE without RETURNING): how many rows it wrote.
+ROWCOUNT_COLUMN = "rowcount"
 
 try:  # Superset parses and re-renders SQL Lab statements with sqlglot: ours are the driver's
     # SQLite, whose json_extract means the value under every sqlglot release (Superset pins an
@@ -70,11 +92,22 @@ class RunsEngineSpec(BaseEngineSpec):  # type: ignore[misc]
     sqlalchemy_uri_placeholder = (
         "runs://project/location/tensorboard/experiment?credentials_info=...")
     disable_ssh_tunneling = True
-    supports_file_upload = False  # no CREATE TABLE: runs are the API's
+    # Uploads append into the tables the API writes (df_to_sql); nothing else.
+    supports_file_upload = True
     supports_dynamic_schema = False
     supports_catalog = False
     supports_multivalues_insert = True
     # Options a URL may not use without the administrator's leave: validate_database_uri.
+
+    # JSON columns come back as dicts and lists; Superset would write them with str() (Python
+    # text, `{'team': 'nlp'}`) in results and CSV exports. They are JSON text instead.
+    column_type_mappings = (
+        (re.compile(r"^json", re.IGNORECASE), types.JSON(), GenericDataType.STRING),
+    )
+    column_type_mutators = {
+        types.JSON: lambda value: (json.dumps(value) if isinstance(value, (dict, list))
+                                   else value),
+    }
 
     _time_grain_expressions = {
         None: "{col}",
@@ -159,3 +192,67 @@ class RunsEngineSpec(BaseEngineSpec):  # type: ignore[misc]
                 dttm = dttm.astimezone(timezone.utc).replace(tzinfo=None)
             return f"'{dttm.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
         return None
+
+    @classmethod
+    def fetch_data(cls, cursor: Any, limit: int | None = None) -> list[tuple[Any, ...]]:
+        """A statement without a result set (DML without RETURNING) answers its rowcount as
+        one row, where Superset's own specs (PostgreSQL, Oracle, MSSQL) answer no rows: SQL Lab
+        then shows how many runs an UPDATE changed, rather than fetching from no result set."""
+        if not cursor.description:
+            if cursor.rowcount is None or cursor.rowcount < 0:
+                return []
+            # The DB-API cursor is the driver's own: SQL Lab reads its description next.
+            cursor.description = [(ROWCOUNT_COLUMN, "INTEGER", None, None, None, None, False)]
+            return [(cursor.rowcount,)]
+        data: list[tuple[Any, ...]] = super().fetch_data(cursor, limit)
+        return data
+
+    @classmethod
+    def df_to_sql(cls, database: Any, table: Any, df: Any,
+                  to_sql_kwargs: dict[str, Any]) -> None:
+        """Upload CSV / Columnar / Excel: append the file's rows into a table the API writes.
+
+        The tables are the API's collections: none can be created, replaced or dropped, so
+        "Replace" and a new table name are refused, and so are "Fail" (the table always
+        exists) and the DataFrame index (no such column); each refusal says what to choose.
+        Rows go out through pandas' multi-row INSERT: one batchCreate per 1000 rows.
+        """
+        cls.check_upload(table.table, table.schema, to_sql_kwargs)
+        logger.info("upload: appending %d rows into %s", len(df), table.table)
+        super().df_to_sql(database, table, df, {**to_sql_kwargs, "if_exists": "append"})
+
+    @staticmethod
+    def check_upload(name: str, schema: str | None, to_sql_kwargs: dict[str, Any]) -> None:
+        """NotSupportedError (Superset shows its text) for an upload the API cannot honour."""
+        writable = sorted(t.name for t in TABLES.values() if t.writable)
+        choices = " or ".join(writable)
+        target = TABLES.get(name)
+        if schema and schema.lower() not in ("aiplatform", "google.aiplatform"):
+            raise NotSupportedError(
+                f"Uploads go into schema aiplatform, not {schema!r}: choose schema aiplatform "
+                f"and table {choices}.")
+        if target is None:
+            raise NotSupportedError(
+                f"Cannot upload into a new table {name!r}: runs:// tables are the Vertex AI "
+                f"API's collections and none can be created. Choose table {choices} and "
+                "'Append' (the file's columns are the table's: displayName, description, "
+                "labels as JSON, runsId, and experimentsId unless the URL names one).")
+        if not target.writable:
+            raise NotSupportedError(
+                f"Table {name} is read only through the API: uploads append into {choices}.")
+        if_exists = to_sql_kwargs.get("if_exists", "fail")
+        if if_exists == "replace":
+            raise NotSupportedError(
+                f"'Replace' would drop table {name}, which is the API's collection and cannot "
+                f"be dropped: choose 'Append' to add the file's rows (to replace runs, DELETE "
+                "them in SQL Lab first).")
+        if if_exists not in ("append", "fail"):
+            raise NotSupportedError(f"If table exists {if_exists!r}: choose 'Append'.")
+        if if_exists == "fail":
+            raise NotSupportedError(
+                f"Table {name} always exists (it is the API's collection): choose 'Append' "
+                "under 'If table already exists' to add the file's rows.")
+        if to_sql_kwargs.get("index"):
+            raise NotSupportedError(
+                f"{name} has no column for the DataFrame index: leave 'Dataframe index' "
+                "unchecked.")

@@ -7,13 +7,19 @@ admin: see each URL option that would borrow the server's identity refused with 
 (in the URL and in the connect_args of a database's extra), the emulator's endpoint refused
 without the setting and accepted with it, test a runs:// connection to the emulator, add the
 database, list its schemas and tables, create a dataset from runs, run a SQL Lab query, and query
-a chart grouped by a daily time grain. Exits non-zero, saying what is wrong, on any failure.
+a chart grouped by a daily time grain; export a chart as CSV (labels as JSON); with DML allowed,
+run INSERT, UPDATE and DELETE in SQL Lab (each shows its rowcount); "Upload CSV" and "Upload
+Columnar" append into runs, and the options the API cannot honour (replace, fail, a new table,
+the DataFrame index) are refused saying what to choose. Exits non-zero, saying what is wrong, on
+any failure.
 
     python tests/superset_check.py WORKDIR
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
@@ -57,10 +63,13 @@ class Client:
         self.headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
 
     def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        return json.loads(self.text(method, path, expect, **kwargs))
+
+    def text(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> str:
         response = self.http.open(path, method=method, headers=self.headers, **kwargs)
-        body = response.get_data(as_text=True)
+        body: str = response.get_data(as_text=True)
         assert response.status_code == expect, f"{method} {path}: {response.status_code} {body}"
-        return json.loads(body)
+        return body
 
 
 def step(title: str) -> None:
@@ -129,12 +138,13 @@ def check_refusals(app: Any, client: Client, url: str) -> None:
     assert answer["message"] == "OK", answer
 
 
-def check(app: Any, url: str) -> None:
+def check(app: Any, url: str, emulator: Any) -> None:
     client = Client(app)
 
     step("engine spec")
     from superset.db_engine_specs import get_engine_spec
 
+    from runs_dbapi.catalog import TABLES
     from runs_dialect.superset import RunsEngineSpec
 
     with app.app_context():
@@ -150,7 +160,8 @@ def check(app: Any, url: str) -> None:
 
     step("add the database")
     created = client.call("POST", "/api/v1/database/", expect=201, json={
-        "database_name": "TensorBoard runs", "sqlalchemy_uri": url, "expose_in_sqllab": True})
+        "database_name": "TensorBoard runs", "sqlalchemy_uri": url, "expose_in_sqllab": True,
+        "allow_dml": True, "allow_file_upload": True})
     database_id = created["id"]
     listed = client.call("GET", f"/api/v1/database/{database_id}")
     assert listed["result"]["backend"] == "runs", listed
@@ -161,7 +172,7 @@ def check(app: Any, url: str) -> None:
     tables = client.call("GET", f"/api/v1/database/{database_id}/tables/"
                          "?q=(force:!t,schema_name:aiplatform)")
     names = sorted(t["value"] for t in tables["result"])
-    assert names == ["experiments", "runs", "tensorboards"], tables
+    assert names == sorted(TABLES), tables  # the catalog's tables, no more, no fewer
     metadata = client.call("GET", f"/api/v1/database/{database_id}/table_metadata/"
                            "?name=runs&schema=aiplatform")
     columns = {c["column_name"] if "column_name" in c else c["name"]: c
@@ -309,6 +320,118 @@ def check(app: Any, url: str) -> None:
     assert sum(r["runs"] for r in query["data"]) == 120, query
     print(query["query"])
 
+    check_csv_export(client, dataset_id)
+    check_sql_lab_dml(sql_lab)
+    check_uploads(client, database_id, sql_lab, emulator)
+
+
+def check_csv_export(client: Client, dataset_id: int) -> None:
+    step("chart exported as CSV: labels as JSON")
+    exported = client.text("POST", "/api/v1/chart/data", json={
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": True,
+        "queries": [{
+            "columns": ["runsId", "labels"],
+            "filters": [{"col": "experimentsId", "op": "==", "val": "bert-glue"}],
+            "orderby": [["runsId", True]],
+            "row_limit": 3,
+        }],
+        "result_format": "csv",
+        "result_type": "full",
+    })
+    print(exported)
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [r["runsId"] for r in rows] == ["bert-glue-0001", "bert-glue-0002",
+                                           "bert-glue-0003"], rows
+    for row in rows:
+        labels = json.loads(row["labels"])  # JSON, not Python's {'team': 'nlp'}
+        assert labels["team"] == "nlp" and labels["model"] == "bert-base", row
+
+
+def check_sql_lab_dml(sql_lab: Any) -> None:
+    step("SQL Lab DML (the database allows DML): INSERT, UPDATE, DELETE show their rowcount")
+    inserted = sql_lab(
+        "INSERT INTO runs (experimentsId, runsId, displayName, labels) VALUES "
+        "('bert-glue', 'sqllab-1', 'from SQL Lab 1', '{\"status\": \"running\"}'), "
+        "('bert-glue', 'sqllab-2', 'from SQL Lab 2', '{\"status\": \"running\"}')")
+    assert inserted == [{"rowcount": 2}], inserted
+    updated = sql_lab("UPDATE runs SET description = 'relabelled in SQL Lab' "
+                      "WHERE experimentsId = 'bert-glue' AND runsId LIKE 'sqllab-%'")
+    assert updated == [{"rowcount": 2}], updated
+    assert sql_lab("SELECT runsId, description FROM runs WHERE experimentsId = 'bert-glue' "
+                   "AND runsId LIKE 'sqllab-%' ORDER BY runsId") == [
+        {"runsId": "sqllab-1", "description": "relabelled in SQL Lab"},
+        {"runsId": "sqllab-2", "description": "relabelled in SQL Lab"}]
+    assert sql_lab("DELETE FROM runs WHERE experimentsId = 'bert-glue' "
+                   "AND runsId LIKE 'sqllab-%'") == [{"rowcount": 2}]
+    assert sql_lab("SELECT count(*) AS n FROM runs WHERE experimentsId = 'bert-glue'")[0][
+        "n"] == 60
+    returned = sql_lab("UPDATE runs SET description = 'trial 1' WHERE experimentsId = "
+                       "'bert-glue' AND runsId = 'bert-glue-0001' RETURNING runsId, "
+                       "description")
+    assert returned == [{"runsId": "bert-glue-0001", "description": "trial 1"}], returned
+
+
+def upload(client: Client, database_id: int, content: bytes, filename: str, kind: str, *,
+           expect: int = 201, **options: str) -> Any:
+    form = {"file": (io.BytesIO(content), filename), "type": kind, "schema": "aiplatform",
+            "table_name": "runs", "already_exists": "append", **options}
+    return client.call("POST", f"/api/v1/database/{database_id}/upload/", expect=expect,
+                       data=form, content_type="multipart/form-data")
+
+
+def check_uploads(client: Client, database_id: int, sql_lab: Any, emulator: Any) -> None:
+    import pandas as pd
+
+    step("Upload CSV: appends into runs (one batchCreate per 1000 rows)")
+    frame = pd.DataFrame({
+        "experimentsId": "wavenet-tts",
+        "runsId": [f"uploaded-{i:04d}" for i in range(1, 1201)],
+        "displayName": [f"uploaded trial {i}" for i in range(1, 1201)],
+        "description": "from Upload CSV",
+        "labels": [json.dumps({"source": "csv", "i": str(i)}) for i in range(1, 1201)],
+    })
+    emulator.reset_stats()
+    answer = upload(client, database_id, frame.to_csv(index=False).encode(), "runs.csv", "csv")
+    calls = emulator.stats()["calls"]
+    print("upload CSV:", answer, "API calls:", calls)
+    assert calls.get("runs.batchCreate") == 2 and "runs.create" not in calls, calls
+    counted = sql_lab("SELECT count(*) AS n, min(runsId) AS first, max(runsId) AS last, "
+                      "sum(labels ->> '$.source' = 'csv') AS from_csv FROM runs "
+                      "WHERE experimentsId = 'wavenet-tts' AND runsId LIKE 'uploaded-%'")
+    assert counted == [{"n": 1200, "first": "uploaded-0001", "last": "uploaded-1200",
+                        "from_csv": 1200}], counted
+
+    step("Upload Columnar (Parquet): appends into runs")
+    parquet = io.BytesIO()
+    pd.DataFrame({
+        "experimentsId": ["wavenet-tts"] * 3,
+        "runsId": [f"columnar-{i}" for i in range(3)],
+        "displayName": [f"columnar trial {i}" for i in range(3)],
+        "labels": [json.dumps({"source": "parquet"})] * 3,
+    }).to_parquet(parquet, index=False)
+    answer = upload(client, database_id, parquet.getvalue(), "runs.parquet", "columnar")
+    print("upload Columnar:", answer)
+    rows = sql_lab("SELECT runsId, labels FROM runs WHERE experimentsId = 'wavenet-tts' "
+                   "AND runsId LIKE 'columnar-%' ORDER BY runsId")
+    assert [r["runsId"] for r in rows] == ["columnar-0", "columnar-1", "columnar-2"], rows
+    assert all(json.loads(r["labels"]) == {"source": "parquet"} for r in rows), rows
+
+    step("uploads the API cannot honour are refused, saying what to choose")
+    small = b"experimentsId,runsId,displayName\nwavenet-tts,refused-1,refused\n"
+    for options, expected in (
+        ({"already_exists": "replace"}, "'Replace' would drop table runs"),
+        ({"already_exists": "fail"}, "choose 'Append'"),
+        ({"table_name": "my_uploads"}, "Cannot upload into a new table 'my_uploads'"),
+        ({"table_name": "experiments"}, "Table experiments is read only"),
+        ({"dataframe_index": "true"}, "leave 'Dataframe index' unchecked"),
+    ):
+        answer = upload(client, database_id, small, "runs.csv", "csv", expect=422, **options)
+        message = json.dumps(answer)
+        print(options, "->", answer)
+        assert expected in message, (options, answer)
+    assert sql_lab("SELECT count(*) AS n FROM runs WHERE runsId = 'refused-1'") == [{"n": 0}]
+
 
 def main() -> None:
     workdir = Path(sys.argv[1] if len(sys.argv) > 1 else "superset-check").resolve()
@@ -344,7 +467,7 @@ def main() -> None:
                 text("SELECT tensorboardsId FROM tensorboards")).scalar())
         url = build_url("demo-project", "us-central1", tensorboard,
                         endpoint=emulator.url).render_as_string(hide_password=False)
-        check(app, url)  # each test-client request brings its own app context
+        check(app, url, emulator)  # each test-client request brings its own app context
     print("superset check: passed")
 
 
