@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from . import exceptions, explain
 from .auth import build_session, default_endpoint
+from .cache import DEFAULT_MAX_BYTES, CacheStats, CachingClient, identity_fingerprint, shared_cache
 from .cursor import Cursor, Parameters
 from .executor import QueryExecutor, Result
 from .planner import plan_query
@@ -65,10 +66,14 @@ class Connection:
         wait_operations: bool = True,
         max_workers: int = 32,
         progress: Progress | None = None,
+        cache_ttl: float | None = None,
+        cache_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         """Options as documented in the README; `progress(event, count)`, if given, is told
         about work as it is done (see `runs_dbapi.rest.Progress`): pages fetched, resources
-        listed per collection, operations waited for. It may be called from any thread."""
+        listed per collection, operations waited for. It may be called from any thread.
+        `cache_ttl` (seconds) turns on the time-to-live cache of API reads that connections
+        with the same endpoint, identity and quota project share (`runs_dbapi.cache`)."""
         self.defaults = {PATH_OPTIONS[k]: v for k, v in (
             ("project", project), ("location", location), ("tensorboard", tensorboard),
             ("experiment", experiment)) if v}
@@ -90,8 +95,20 @@ class Connection:
             anonymous=anonymous, credentials_hosts=credentials_hosts,
             pool_size=max(32, max_workers * 2),
         )
-        self.client = RestClient(self.endpoint, session, timeout=timeout, retry=retry,
-                                 progress=progress)
+        self.client: RestClient
+        if cache_ttl is None:
+            self.client = RestClient(self.endpoint, session, timeout=timeout, retry=retry,
+                                     progress=progress)
+        else:
+            identity = "anonymous" if anonymous else identity_fingerprint(
+                credentials=credentials, credentials_path=credentials_path,
+                credentials_info=credentials_info, access_token=access_token,
+                impersonate_service_account=impersonate_service_account)
+            cache = shared_cache(cache_ttl, cache_max_bytes, self.endpoint, identity,
+                                 quota_project or "")
+            self.client = CachingClient(self.endpoint, session, timeout=timeout, retry=retry,
+                                        progress=progress, cache=cache, identity=identity,
+                                        quota_project=quota_project)
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="runs-dbapi")
         self._executor = QueryExecutor(self.client, self._pool)
@@ -145,6 +162,11 @@ class Connection:
     def _check_open(self) -> None:
         if self.closed:
             raise exceptions.InterfaceError("The connection is closed.")
+
+    def cache_stats(self) -> CacheStats | None:
+        """Hits, misses, entries and bytes of the shared cache (None when `cache_ttl` is not
+        set); the counts are the store's, so they include the other connections sharing it."""
+        return self.client.cache_stats() if isinstance(self.client, CachingClient) else None
 
     # -- statements --------------------------------------------------------------------------
 

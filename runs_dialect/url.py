@@ -125,6 +125,9 @@ OPTIONS: dict[str, Callable[[str, str], Any]] = {
     "pushdown": _boolean,
     "wait_operations": _boolean,
     "max_workers": _positive_int,
+    # The shared time-to-live cache of API reads (runs_dbapi.cache): off unless given.
+    "cache_ttl": _positive_float,
+    "cache_max_bytes": _positive_int,
     # Retries (runs_dbapi.rest.RetryPolicy): attempts per call and the total deadline.
     "max_attempts": _positive_int,
     "retry_deadline": _positive_float,

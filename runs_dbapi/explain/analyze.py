@@ -117,6 +117,8 @@ def analyze(driver: Driver, tree: exp.Expression, steps: list[Step]) -> list[Ste
 
     started = time.monotonic()
     calls_before = driver.client.calls
+    cache_stats = getattr(driver.client, "cache_stats", None)  # with cache_ttl (runs_dbapi.cache)
+    cache_before = cache_stats() if cache_stats else None
     rows = 0
     if isinstance(tree, exp.Query):
         result = run_query(tree)
@@ -157,8 +159,14 @@ def analyze(driver: Driver, tree: exp.Expression, steps: list[Step]) -> list[Ste
                               key=key, calls=tally.calls, rows=tally.rows,
                               ms=tally.seconds * 1000))
     total = driver.client.calls - calls_before
+    cached = ""
+    if cache_stats and cache_before:
+        after = cache_stats()
+        cached = (f"; cache: {after.hits - cache_before.hits} hits, "
+                  f"{after.misses - cache_before.misses} misses (answered from the shared "
+                  "cache or sent)")
     steps.append(Step("total", "", "", f"{total} HTTP requests, retries included (other "
-                      "statements of the connection meanwhile too)", calls=total, rows=rows,
-                      ms=elapsed))
+                      f"statements of the connection meanwhile too){cached}", calls=total,
+                      rows=rows, ms=elapsed))
     return steps
 
