@@ -5,17 +5,28 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import InterfaceError
 from .local import Row
 
 if TYPE_CHECKING:
-    from .connection import Connection
     from .executor import Result
 
 Parameters = Sequence[Any] | Mapping[str, Any] | None
 Description = tuple[str, str, None, None, None, None, bool]
+
+
+class StatementRunner(Protocol):
+    """What a cursor needs of its connection (a Protocol, so that cursor.py does not import
+    connection.py, which imports it)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def run(self, sql: str, parameters: Parameters) -> Result | int: ...
+
+    def run_many(self, sql: str, parameter_sets: Sequence[Parameters]) -> int: ...
 
 
 def _type_of(value: Any) -> str:
@@ -37,7 +48,7 @@ def _type_of(value: Any) -> str:
 class Cursor:
     arraysize: int = 1
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: StatementRunner) -> None:
         self.connection = connection
         self.description: list[Description] | None = None
         self.rowcount = -1

@@ -358,11 +358,13 @@ class WriteExecutor:
                   for parent, indexes in groups.items()
                   for i in range(0, len(indexes), table.batch_max)]
         for parent, indexes in chunks:
-            requests = [{"parent": parent, "tensorboardRun": runs[i].body,
+            requests = [{"parent": parent, table.create_field: runs[i].body,
                          table.id_parameter or "": runs[i].path[table.id_column]}
                         for i in indexes]
             try:
-                answer = self.client.batch_create(parent, table.name, requests)
+                answer = self.client.batch_create(
+                    parent, table.name, requests, resource_field=table.create_field,
+                    id_field=table.id_parameter, list_field=table.list_field)
             except Error as refused:
                 error = refused
                 if error.rpc_status == "NOT_FOUND" and not error.outcome_unknown:

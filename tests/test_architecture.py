@@ -1,0 +1,186 @@
+"""The shape of the code (issue 12): no import cycles, the emulator kept apart, small modules.
+
+Imports are read from the source with `ast`, wherever they are: at the top, inside functions
+(lazy imports) and under `if TYPE_CHECKING:` alike, since each is a dependency all the same.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("runs_dbapi", "runs_dialect")
+EMULATOR = "runs_dbapi.emulator"
+# The one module of the driver that may start the emulator (`connect(emulator=...)`).
+EMULATOR_STARTERS = frozenset({"runs_dbapi.embedded"})
+MAX_LINES = 500
+# Modules at or over MAX_LINES today: they are being split by issue 12 ("one job per module").
+# This list can only shrink: nothing is added to it, and an entry that is no longer needed is
+# reported (a skip, in pytest's summary) until it is taken off.
+OVERSIZED_TODAY = frozenset({
+    "runs_dbapi.auth",
+    "runs_dbapi.cli",
+    "runs_dbapi.emulator.filtering",
+    "runs_dbapi.executor",
+    "runs_dbapi.writes",
+})
+# Import cycles today, each as the set of modules in it: cli.py and shell.py import each other;
+# issue 12's split of the command-line client into a package removes it. Only shrinks, too.
+CYCLES_TODAY = frozenset({
+    frozenset({"runs_dbapi.cli", "runs_dbapi.shell"}),
+})
+
+
+def _module_files() -> dict[str, Path]:
+    """Every module of the packages, by dotted name (a package by its `__init__.py`)."""
+    modules: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join(parts)] = path
+    return modules
+
+
+MODULES = _module_files()
+
+
+def _is_package(module: str) -> bool:
+    return MODULES[module].name == "__init__.py"
+
+
+def _imported(module: str, tree: ast.AST) -> Iterator[str]:
+    """The modules of the packages that `module` imports, anywhere in its source."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in MODULES:
+                    yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = module if _is_package(module) else module.rpartition(".")[0]
+                for _ in range(node.level - 1):
+                    package = package.rpartition(".")[0]
+                base = f"{package}.{node.module}" if node.module else package
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                # `from . import cursor` imports a module; `from .rest import RestClient`, a name.
+                submodule = f"{base}.{alias.name}"
+                if submodule in MODULES:
+                    yield submodule
+                elif base in MODULES:
+                    yield base
+
+
+def _import_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        graph[module] = set(_imported(module, tree)) - {module}
+    return graph
+
+
+GRAPH = _import_graph()
+
+
+def _reachable(start: str) -> set[str]:
+    """The modules `start` imports, directly or through others."""
+    seen: set[str] = set()
+    frontier = [start]
+    while frontier:
+        module = frontier.pop()
+        for imported in GRAPH[module] - seen:
+            seen.add(imported)
+            frontier.append(imported)
+    return seen
+
+
+REACHABLE = {module: _reachable(module) for module in GRAPH}
+
+
+def _cycles() -> set[frozenset[str]]:
+    """Each set of modules that import one another, directly or not."""
+    return {frozenset({module} | {other for other in REACHABLE[module]
+                                  if module in REACHABLE[other]})
+            for module in GRAPH if module in REACHABLE[module]}
+
+
+def _chain(cycle: frozenset[str]) -> str:
+    """The shortest loop of imports through a cycle's first module, e.g. `a -> b -> a`, to say
+    where to cut it."""
+    start = min(cycle)
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following: list[str] = []
+        for module in frontier:
+            for imported in sorted(GRAPH[module] & cycle):
+                if imported == start:
+                    chain = [module]
+                    while chain[-1] != start:
+                        chain.append(previous[chain[-1]])
+                    return " -> ".join([*chain[::-1], start])
+                if imported not in previous:
+                    previous[imported] = module
+                    following.append(imported)
+        frontier = following
+    raise AssertionError(f"no loop through {start}")
+
+
+def test_the_modules_and_their_imports_are_found() -> None:
+    assert {"runs_dbapi", "runs_dbapi.rest", "runs_dbapi.rest.transport",
+            "runs_dialect.base"} <= MODULES.keys()
+    assert "runs_dbapi.rest" in GRAPH["runs_dbapi.connection"]
+    assert "runs_dbapi.rest.transport" in GRAPH["runs_dbapi.rest.resources"]
+    assert "runs_dbapi.emulator" in GRAPH["runs_dbapi.embedded"]
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    new = sorted(_chain(cycle) for cycle in _cycles() - CYCLES_TODAY)
+    assert not new, "import cycles:\n" + "\n".join(new)
+
+
+@pytest.mark.parametrize("cycle", sorted(CYCLES_TODAY, key=sorted), ids=" ".join)
+def test_the_list_of_todays_cycles_only_shrinks(cycle: frozenset[str]) -> None:
+    if cycle not in _cycles():
+        pytest.skip(f"the cycle of {', '.join(sorted(cycle))} is gone: take it off CYCLES_TODAY")
+
+
+def test_only_the_embedded_starter_imports_the_emulator() -> None:
+    def in_emulator(module: str) -> bool:
+        return module == EMULATOR or module.startswith(EMULATOR + ".")
+
+    offenders = sorted(
+        f"{module} imports {imported}"
+        for module, imports in GRAPH.items()
+        if module.startswith("runs_dbapi") and not in_emulator(module)
+        and module not in EMULATOR_STARTERS
+        for imported in imports if in_emulator(imported)
+    )
+    assert not offenders, "the driver imports the emulator:\n" + "\n".join(offenders)
+
+
+def _lines(module: str) -> int:
+    return len(MODULES[module].read_text(encoding="utf-8").splitlines())
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES) - OVERSIZED_TODAY))
+def test_each_module_is_readable_whole(module: str) -> None:
+    assert _lines(module) < MAX_LINES, (
+        f"{MODULES[module].relative_to(ROOT)} has {_lines(module)} lines: give each job of it a "
+        f"module of its own (under {MAX_LINES} lines)"
+    )
+
+
+@pytest.mark.parametrize("module", sorted(OVERSIZED_TODAY))
+def test_the_oversized_list_only_shrinks(module: str) -> None:
+    if module not in MODULES:
+        pytest.skip(f"{module} is gone: take it off OVERSIZED_TODAY")
+    if _lines(module) < MAX_LINES:
+        pytest.skip(f"{module} has {_lines(module)} lines now: take it off OVERSIZED_TODAY")
