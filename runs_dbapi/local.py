@@ -13,6 +13,7 @@ from typing import Any
 from .catalog import BOOLEAN, BYTES, FLOAT, INTEGER, JSON, STRING, TIMESTAMP, Column
 from .exceptions import DataError, OperationalError, ProgrammingError
 from .sqlfunctions import register as register_functions
+from .suggest import did_you_mean
 from .timestamps import api_time_to_local, local_to_datetime
 
 Row = tuple[Any, ...]
@@ -236,15 +237,31 @@ class LocalDatabase:
             hint = ""
             if str(error).startswith("no such column") and self.columns:
                 # Name the valid columns (local tables are named _t<n>_<table>).
-                hint = "; " + "; ".join(
+                hint = _column_hint(str(error), self.columns) + "; " + "; ".join(
                     f"columns of {re.sub(r'^_t[0-9]+_', '', name)}: {', '.join(names)}"
                     for name, names in self.columns.items())
+            elif str(error).startswith("no such function:"):
+                functions = [str(row[0]) for row in
+                             self.db.execute("SELECT name FROM pragma_function_list")]
+                hint = did_you_mean(str(error).split(":", 1)[1].strip(), functions,
+                                    ).replace(" Did", "; did")
             raise ProgrammingError(
                 f"{error}{hint} (in the locally evaluated SQL: {sql})") from None
         except sqlite3.DataError as error:
             raise DataError(str(error)) from None
         except sqlite3.Error as error:
             raise OperationalError(f"local evaluation failed: {error}") from None
+
+
+def _column_hint(message: str, columns: Mapping[str, Sequence[str]]) -> str:
+    """`; labels is JSON: write labels ->> '$.status'` for `labels.status`; else the nearest
+    column's name."""
+    name = message.split(":", 1)[1].strip()
+    head, _, key = name.partition(".")
+    known = [c for names in columns.values() for c in names]
+    if key and head.lower() in {c.lower() for c in known} and "." not in key:
+        return f"; {head} is a JSON column: write {head} ->> '$.{key}' for its {key!r} key"
+    return did_you_mean(name.rsplit(".", 1)[-1], known).replace(" Did", "; did")
 
 
 def _sqlite_type(kind: str) -> str:

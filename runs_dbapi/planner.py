@@ -15,6 +15,7 @@ from .pushdown import Pushed, Translator
 from .rules import check_path_value
 from .sqlfunctions import rewrite as rewrite_local
 from .statements import DIALECT
+from .suggest import did_you_mean
 
 
 @dataclass
@@ -150,8 +151,8 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
         table = find_table(parts)
         if table is None:
             raise ProgrammingError(
-                f"Unknown table {'.'.join(parts)!r}. Tables: {', '.join(TABLES)} (also as "
-                "google.aiplatform.<table>)."
+                f"Unknown table {'.'.join(parts)!r}.{did_you_mean(parts[-1], TABLES)} Tables: "
+                f"{', '.join(TABLES)} (also as google.aiplatform.<table>)."
             )
         scan = _plan_scan(local, table_node, table, len(scans), defaults)
         if not pushdown:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -174,6 +175,72 @@ def token_error(sql: str, error: TokenError) -> ProgrammingError:
     return ProgrammingError(f"SQL syntax error{where}: {error}")
 
 
+STATEMENT_KEYWORDS = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "VALUES", "EXEC",
+                      "EXPLAIN")
+CLAUSE_KEYWORDS = ("FROM", "WHERE", "GROUP", "ORDER", "BY", "LIMIT", "OFFSET", "HAVING", "JOIN",
+                   "SELECT", "INTO", "VALUES", "SET", "AND", "OR", "NOT", "LIKE", "BETWEEN",
+                   "RETURNING", "DISTINCT", "UNION", "AS", "ON", "IN", "IS", "NULL")
+# What a parser class missing a part means to a person, by the class's name.
+_MISSING = {"Where": "a condition after WHERE", "Limit": "a number after LIMIT",
+            "Offset": "a number after OFFSET", "Having": "a condition after HAVING",
+            "Table": "a table name", "From": "a table after FROM", "Join": "a table after JOIN",
+            "Order": "an expression after ORDER BY", "Group": "an expression after GROUP BY"}
+
+
+def syntax_error(sql: str, tokens: Sequence[Token], detail: Mapping[str, Any]
+                 ) -> ProgrammingError:
+    """A parse error for people: where, the text around it, and what was expected (never a
+    parser class name); a misspelt keyword gets the nearest one."""
+    from .suggest import nearest  # noqa: PLC0415 - only for errors
+
+    first = tokens[0] if tokens else None
+    if first is not None and first.text.upper() not in STATEMENT_KEYWORDS and \
+            first.token_type not in (TokenType.L_PAREN, TokenType.EXECUTE):
+        guess = nearest(first.text, STATEMENT_KEYWORDS, cutoff=0.5)
+        return ProgrammingError(
+            f"SQL syntax error at {_line_column(sql, first.start)}: {first.text!r} does not "
+            "begin a statement" + (f"; did you mean {guess}?" if guess else "; statements "
+                                   "begin with SELECT, WITH, INSERT, UPDATE, DELETE or EXEC"))
+    description = str(detail.get("description") or "invalid syntax")
+    highlight = str(detail.get("highlight") or "")
+    missing = re.match(r"Required keyword: '\w+' missing for <class '[\w.]*?(\w+)'>",
+                       description)
+    if missing is not None:
+        what = "expected " + _MISSING.get(missing.group(1), "an expression") + (
+            f" (before {highlight!r})" if highlight and missing.group(1) not in _MISSING else "")
+    elif description.startswith("Invalid expression") or "Unexpected token" in description:
+        what = f"unexpected {highlight!r}" if highlight else "unexpected end of the statement"
+    else:
+        what = re.sub(r"<class '[\w.]*?(\w+)'>", r"\1", description)
+    # A misspelt keyword just before the error (`SELECT * FORM runs`).
+    before = [t for t in tokens if t.end < _offset(sql, detail)][-1:]
+    if highlight.isidentifier() and highlight.upper() not in CLAUSE_KEYWORDS and \
+            nearest(highlight, CLAUSE_KEYWORDS, cutoff=0.75) is not None:
+        before = [t for t in tokens if t.text == highlight][:1] or before
+    if before and before[0].token_type == TokenType.VAR and \
+            before[0].text.upper() not in CLAUSE_KEYWORDS:
+        guess = nearest(before[0].text, CLAUSE_KEYWORDS, cutoff=0.75)
+        if guess is not None:
+            what += f"; did you mean {guess} instead of {before[0].text!r}?"
+    context = (str(detail.get("start_context") or "") + highlight +
+               str(detail.get("end_context") or "")).strip()
+    where = f" at line {detail.get('line')}, column {detail.get('col')}" \
+        if detail.get("line") else ""
+    near = f" (in: {' '.join(context.split())!r})" if context else ""
+    return ProgrammingError(f"SQL syntax error{where}: {what}{near}")
+
+
+def _offset(sql: str, detail: Mapping[str, Any]) -> int:
+    """The offset in `sql` of an error's line and column (its end, past the highlight)."""
+    line, col = detail.get("line"), detail.get("col")
+    if not isinstance(line, int) or not isinstance(col, int):
+        return len(sql)
+    start = 0
+    for _ in range(line - 1):
+        start = sql.find("\n", start) + 1
+    return start + col - len(str(detail.get("highlight") or ""))
+
+
 def parse(sql: str) -> exp.Expression:
     """Parse one statement; a syntax error names the line and column."""
     if not isinstance(sql, str):
@@ -187,11 +254,7 @@ def parse_tokens(sql: str, tokens: Sequence[Token]) -> exp.Expression:
         trees = [t for t in Dialect.get_or_raise(DIALECT).parser().parse(
             number_positional_markers(sql, tokens), sql) if t is not None]
     except ParseError as error:
-        detail = error.errors[0] if error.errors else {}
-        where = (f" at line {detail.get('line')}, column {detail.get('col')}"
-                 if detail.get("line") else "")
-        reason = detail.get("description") or str(error)
-        raise ProgrammingError(f"SQL syntax error{where}: {reason}") from None
+        raise syntax_error(sql, tokens, error.errors[0] if error.errors else {}) from None
     except TokenError as error:
         raise token_error(sql, error) from None
     if not trees:
