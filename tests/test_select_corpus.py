@@ -384,9 +384,9 @@ CASES = [
          no_filter=True),
     Case("label-like-and-not-in",
          "SELECT runsId FROM runs WHERE experimentsId = 'resnet-sweep' "
-         "AND labels ->> '$.lr' LIKE '0-0%' AND labels ->> '$.optimizer' NOT IN ('adam', 'sgd')",
+         "AND labels ->> '$.lr' LIKE '%e-2' AND labels ->> '$.optimizer' NOT IN ('adam', 'sgd')",
          oracle=lambda d: where(d, lambda r: r["experimentsId"] == "resnet-sweep"
-                                and r["labels"]["lr"].startswith("0-0")
+                                and r["labels"]["lr"].endswith("e-2")
                                 and r["labels"]["optimizer"] not in ("adam", "sgd"), "runsId"),
          filter_has=('labels.optimizer != "adam"', 'labels.optimizer != "sgd"'),
          calls=ONE_RUN_LIST, fewer=True),
@@ -464,11 +464,11 @@ CASES = [
          oracle=lambda d: where(d, lambda r: label(r, "status") != "succeeded", "runsId"),
          filter_has=('labels.status != "succeeded"',), fewer=True),
     Case("label-in",
-         "SELECT runsId FROM runs WHERE json_extract(labels, '$.lr') IN ('0-1', '0-01') "
+         "SELECT runsId FROM runs WHERE json_extract(labels, '$.lr') IN ('1e-1', '1e-2') "
          "AND experimentsId = 'resnet-sweep'",
          oracle=lambda d: where(d, lambda r: r["experimentsId"] == "resnet-sweep"
-                                and label(r, "lr") in ("0-1", "0-01"), "runsId"),
-         filter_has=('labels.lr = "0-1"', 'labels.lr = "0-01"'), calls=ONE_RUN_LIST,
+                                and label(r, "lr") in ("1e-1", "1e-2"), "runsId"),
+         filter_has=('labels.lr = "1e-1"', 'labels.lr = "1e-2"'), calls=ONE_RUN_LIST,
          fewer=True),
     Case("label-lt",
          "SELECT runsId FROM runs WHERE labels ->> '$.seed' < '100'",
@@ -646,9 +646,9 @@ CASES = [
          filter_has=('labels.status = "failed"',), fewer=True),
     Case("left-join-experiments-runs",
          "SELECT e.experimentsId, count(r.runsId) FROM experiments e LEFT JOIN runs r "
-         "ON r.experimentsId = e.experimentsId AND r.labels ->> '$.lr' = '0-1' "
+         "ON r.experimentsId = e.experimentsId AND r.labels ->> '$.lr' = '1e-1' "
          "GROUP BY e.experimentsId",
-         oracle=lambda d: [(x, sum(1 for r in d.of(x) if label(r, "lr") == "0-1"))
+         oracle=lambda d: [(x, sum(1 for r in d.of(x) if label(r, "lr") == "1e-1"))
                            for x in EXPERIMENTS]),
     Case("self-join",
          "SELECT a.runsId, b.runsId FROM runs a JOIN runs b ON a.experimentsId = b.experimentsId "
@@ -723,7 +723,7 @@ CASES = [
     Case("superset-virtual-table-distinct-inside",
          "SELECT lr FROM (SELECT DISTINCT labels ->> '$.lr' AS lr FROM runs) AS virtual_table "
          "LIMIT 50",
-         oracle=lambda d: [("0-1",), ("0-03",), ("0-01",), ("0-003",), ("0-001",)]),
+         oracle=lambda d: [("1e-1",), ("3e-2",), ("1e-2",), ("3e-3",), ("1e-3",)]),
     Case("superset-virtual-table-filtered-outside",
          "SELECT runsId FROM (SELECT runsId, labels ->> '$.status' AS status FROM runs) "
          "AS virtual_table WHERE status = 'failed' LIMIT 500",

@@ -231,8 +231,11 @@ class Shell:
 
     def ask(self, question: str) -> bool:
         """The shell's confirmation of a risky write."""
+        summary, _, prompt = question.rpartition(". ")
+        self.session.err.write(f"{PROG}: {summary}.\n")
+        self.session.err.flush()
         try:
-            answer = input(f"{PROG}: {question}")
+            answer = input(prompt)
         except (EOFError, KeyboardInterrupt):
             self.session.out.write("\n")
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import sys
@@ -15,11 +16,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="runs-emulator",
         description="Serve a local emulator of the Vertex AI TensorBoard REST API.",
+        epilog="Test hooks: GET /emulator/stats (calls per method, faults per kind), POST "
+        "/emulator/stats:reset, POST /emulator/config (latencyMs, faults, operationPolls, "
+        "requireAuth). A --db file keeps the data across restarts; with --demo an empty one "
+        "is seeded with the demo project, an existing one is left as it is.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--version", action="version", version=f"runs-emulator {_version()}")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--port", type=int, default=8471, help="port (0 picks a free one)")
     parser.add_argument("--db", default=":memory:",
-                        help="SQLite file that keeps the data across restarts (default: memory)")
+                        help="SQLite file that keeps the data across restarts")
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="delay added to every API call")
     parser.add_argument("--fault-rate", type=float, default=0.0,
@@ -36,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="seed the demo project")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("runs-sql")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _is_loopback(host: str) -> bool:
@@ -71,9 +87,16 @@ def main(argv: list[str] | None = None) -> int:
                          methods=tuple(args.fault_methods.split(",")), seed=args.fault_seed)
     except ValueError as exc:
         build_parser().error(str(exc))
-    emulator = Emulator(host=args.host, port=args.port, db=args.db, latency_ms=args.latency_ms,
-                        faults=plan, operation_polls=args.operation_polls,
-                        require_auth=args.require_auth, demo=args.demo)
+    try:
+        emulator = Emulator(host=args.host, port=args.port, db=args.db,
+                            latency_ms=args.latency_ms, faults=plan,
+                            operation_polls=args.operation_polls,
+                            require_auth=args.require_auth, demo=args.demo)
+    except OSError as error:
+        reason = ("the port is in use (pick another with --port, or 0 for a free one)"
+                  if error.errno == errno.EADDRINUSE else error.strerror or str(error))
+        sys.stderr.write(f"runs-emulator: cannot listen on {args.host}:{args.port}: {reason}\n")
+        return 2
     log = logging.getLogger("runs_dbapi.emulator")
     log.info("runs-emulator serving %s (db %s)", emulator.url, args.db)
     warning = exposure_warning(args.host, args.require_auth)

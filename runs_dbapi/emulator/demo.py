@@ -25,6 +25,10 @@ EXPERIMENTS = {
     "ppo-atari": ("PPO agents on Atari games", "ppo", "rl"),
 }
 OPTIMIZERS = ("adam", "adamw", "sgd", "lamb")
+# Learning rates as label values (`.` is not allowed in one: `1e-3` reads as people expect),
+# and as the display names write them.
+LEARNING_RATES = {"1e-1": "0.1", "3e-2": "0.03", "1e-2": "0.01", "3e-3": "0.003",
+                  "1e-3": "0.001"}
 STATUSES = ("succeeded", "succeeded", "succeeded", "failed", "running")
 
 
@@ -82,7 +86,7 @@ def _seed_runs(
 ) -> None:
     requests = []
     for index in range(1, count + 1):
-        rate = rng.choice(("0-1", "0-03", "0-01", "0-003", "0-001"))
+        rate = rng.choice(tuple(LEARNING_RATES))
         optimizer = rng.choice(OPTIMIZERS)
         labels = {
             "team": team,
@@ -98,7 +102,7 @@ def _seed_runs(
             "parent": experiment,
             "tensorboardRunId": f"{name}-{index:04d}",
             "tensorboardRun": {
-                "displayName": f"{name} {optimizer} lr={rate.replace('-', '.')} #{index}",
+                "displayName": f"{name} {optimizer} lr={LEARNING_RATES[rate]} #{index}",
                 "description": f"Trial {index} of {name}",
                 "labels": labels,
             },
