@@ -5,12 +5,11 @@ the driver's write module runs to find the rows (runs_dbapi.explain.write_select
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runs_dbapi.connection import Connection
-
-    from .session import Session
 
 SAFE_LIMIT = 100
 SAMPLE = 5
@@ -35,11 +34,13 @@ def describe_write(verb: str, where: bool, names: list[str]) -> str:
     return f"this {verb} {why}: it would {action} {runs}" + (f" ({sample})" if names else "")
 
 
-def check_write(session: Session, connection: Connection, sql: str, parameters: Any) -> None:
-    """Raise Refused unless the write is safe, confirmed, or --yes was given."""
+def check_write(connection: Connection, sql: str, parameters: Any, *, yes: bool,
+                confirm: Callable[[str], bool] | None) -> None:
+    """Raise Refused unless the write is safe, confirmed (`confirm`, the shell's question), or
+    --yes was given."""
     from runs_dbapi.explain import matching_names, write_selection  # noqa: PLC0415
 
-    if session.args.yes:
+    if yes:
         return
     selection = write_selection(connection, sql, parameters)
     if selection is None or selection.select is None:
@@ -48,8 +49,8 @@ def check_write(session: Session, connection: Connection, sql: str, parameters: 
     if selection.where and len(names) <= SAFE_LIMIT:
         return
     summary = describe_write(selection.verb, selection.where, names)
-    if session.confirm is not None:
-        if not session.confirm(f"{summary}. Go ahead? [y/N] "):
+    if confirm is not None:
+        if not confirm(f"{summary}. Go ahead? [y/N] "):
             raise Refused("cancelled: nothing was changed")
         return
     raise Refused(f"{summary}; nothing was changed. Pass --yes to run it, or narrow the WHERE "

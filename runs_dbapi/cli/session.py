@@ -116,7 +116,7 @@ class Session:
         parameters = self.parameters_for(sql)
         verb = statement_verb(sql)
         if verb in ("UPDATE", "DELETE"):
-            check_write(self, connection, sql, parameters)
+            check_write(connection, sql, parameters, yes=self.args.yes, confirm=self.confirm)
         started, calls = time.monotonic(), connection.client.calls
         cursor = connection.cursor()
         self.progress.start()

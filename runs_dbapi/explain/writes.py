@@ -68,8 +68,10 @@ class _DryClient:
                           f"POST /v1/{parent}/{collection}:batchCreate", "",
                           f"{len(requests)} {collection} in one call (all or none)",
                           key=(collection, "batchCreate")))
-        ids = [r.get(table.id_parameter or "", "") for r in requests]
-        return {table.list_field: [{"name": f"{parent}/{collection}/{i}"} for i in ids]}
+        id_field = str(_.get("id_field") or table.id_parameter or "")
+        ids = [r.get(id_field, "") for r in requests]
+        return {str(_.get("list_field") or table.list_field):
+                [{"name": f"{parent}/{collection}/{i}"} for i in ids]}
 
 
 def write_steps(driver: Driver, tree: exp.Expression, lister: Lister
