@@ -254,11 +254,16 @@ class CachingClient(RestClient):
         finally:
             self._written(f"{parent}/{collection}")
 
-    def batch_create(self, parent: str, collection: str, *args: Any, **kw: Any) -> Any:
+    def batch_create(self, parent: str, collection: str, requests: list[dict[str, Any]],
+                     *args: Any, **kw: Any) -> Any:
         try:
-            return super().batch_create(parent, collection, *args, **kw)
+            return super().batch_create(parent, collection, requests, *args, **kw)
         finally:
-            self._written(f"{parent}/{collection}")
+            # Each request names its parent (under another resource than `parent`, for a
+            # batchCreate posted to an ancestor): each of their listings is written.
+            for written in {f"{r.get('parent') or parent}/{collection}" for r in requests
+                            if isinstance(r, dict)} | {f"{parent}/{collection}"}:
+                self._written(written)
 
     def patch(self, name: str, body: Mapping[str, Any],
               update_mask: Sequence[str] | None = None, *, idempotent: bool = False) -> Json:

@@ -106,6 +106,7 @@ class RestClient(Transport):
         list_field: str | None = None,
         server_fields: Collection[str] = SERVER_SET_FIELDS,
         idempotent: bool | None = None,
+        url: str | None = None,
     ) -> Json:
         """`POST {parent}/{collection}:batchCreate` with `{"requests": requests}`.
 
@@ -113,7 +114,10 @@ class RestClient(Transport):
         request's field holding the resource; `id_field`, the one holding its explicit ID;
         `list_field`, the answer's list of created resources. Any left out is taken from the
         requests' AIP-233 shape: the request's one object besides `parent`, its one non-empty
-        `...Id` string, and the resource field's plural.
+        `...Id` string, and the resource field's plural. `url` (without `/v1/`) replaces the
+        standard one when a collection's batchCreate is posted elsewhere (to an ancestor, say,
+        with each request naming its own `parent`); resources are still read back, when needed,
+        as `{request parent or parent}/{collection}/{id}`.
 
         Idempotent (by default) when every request carries an explicit ID: retried like
         `create`, and an ALREADY_EXISTS after an attempt with an unknown outcome is resolved by
@@ -122,7 +126,7 @@ class RestClient(Transport):
         ids = [_request_id(r, id_field) for r in requests]
         if idempotent is None:
             idempotent = bool(requests) and all(ids)
-        outcome = self.execute("POST", f"{parent}/{collection}:batchCreate", None,
+        outcome = self.execute("POST", url or f"{parent}/{collection}:batchCreate", None,
                                {"requests": requests}, idempotent=idempotent)
         failure = outcome.failure
         if (failure is not None and outcome.ambiguous and requests and all(ids)
@@ -181,11 +185,10 @@ class RestClient(Transport):
         failure = outcome.failure
         if (failure is not None and outcome.ambiguous and body.get("etag")
                 and failure.error.rpc_status == "ABORTED"):
-            # The advice names the one resource and statement that patch with etags today.
             raise OperationalError(
                 f"PATCH /v1/{name}: the outcome is unknown: an attempt's answer was lost, and "
                 "the retry found the etag changed, by that attempt or by another writer. Read "
-                "the run again and repeat the UPDATE if it does not hold your change.",
+                "it again and repeat the UPDATE if it does not hold your change.",
                 http_status=failure.error.http_status, rpc_status="ABORTED",
                 api_message=failure.error.api_message, http_method="PATCH", path=f"/v1/{name}",
                 outcome_unknown=True,
