@@ -5,6 +5,7 @@ the outputs into README.md instead (then the test checks them like any other run
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 from readme_blocks import README, Block, read_blocks
 
 BLOCKS = read_blocks()
-PAIRS = [(block, after) for block, after in zip(BLOCKS, BLOCKS[1:], strict=False)
+PAIRS = [(block, after) for block, after in itertools.pairwise(BLOCKS)
          if block.lang == "sh" and "EXPLAIN" in block.body and after.lang == "text"]
 
 
