@@ -57,7 +57,7 @@ class _DryClient:
     def create(self, parent: str, collection: str, body: Mapping[str, Any], *,
                id_param: str | None, resource_id: str | None) -> dict[str, Any]:
         self._record(Step(f"{collection}.create", f"POST /v1/{parent}/{collection}",
-                          f"{id_param}={resource_id}", "one create",
+                          f"{id_param}={resource_id}" if id_param else "", "one create",
                           key=(collection, "create")))
         return {"name": f"{parent}/{collection}/{resource_id}", **body}
 
@@ -65,7 +65,8 @@ class _DryClient:
                      **_: Any) -> dict[str, Any]:
         table = next(t for t in TABLES.values() if collection_of(t) == collection)
         self._record(Step(f"{collection}.batchCreate",
-                          f"POST /v1/{parent}/{collection}:batchCreate", "",
+                          f"POST /v1/{_.get('url') or f'{parent}/{collection}:batchCreate'}",
+                          "",
                           f"{len(requests)} {collection} in one call (all or none)",
                           key=(collection, "batchCreate")))
         id_field = str(_.get("id_field") or table.id_parameter or "")
