@@ -22,7 +22,9 @@ import runs_dbapi
 from runs_dbapi.emulator import Emulator
 from runs_dbapi.exceptions import DataError, NotSupportedError, ProgrammingError
 
-WRITE_METHODS = {"runs.create", "runs.batchCreate", "runs.patch", "runs.delete", "runs.write"}
+WRITE_METHODS = {f"{collection}.{method}" for collection in ("tensorboards", "experiments",
+                                                             "runs", "timeSeries")
+                 for method in ("create", "batchCreate", "patch", "delete", "write")}
 TB = "1000000000000000001"  # the demo tensorboard (checked by the fixture)
 EXEC_PATH = (f"@projectsId='{PROJECT}', @locationsId='{LOCATION}', @tensorboardsId='{TB}', "
              "@experimentsId='bert-glue', @runsId='bert-glue-0001'")
@@ -34,7 +36,7 @@ ID_RULE = r"1-128 lowercase letters, digits and hyphens, starting with a letter 
 UNSUPPORTED = r"Unsupported statement .*runs SELECT, INSERT, UPDATE, DELETE and EXEC"
 TABLES = r"Tables: runs, experiments, tensorboards"
 RUN_COLUMNS = r"columns of runs: name, createTime, description, displayName, etag, labels"
-NOT_WRITABLE = r"only runs accepts INSERT, UPDATE and DELETE"
+NOT_WRITABLE = r"only runs, experiments, tensorboards, time_series accept INSERT, UPDATE and DELETE"
 OUTPUT_ONLY = r"cannot be updated: it is output only or a path parameter\. Updatable: " \
     r"description, displayName, labels"
 
@@ -106,10 +108,12 @@ CASES: list[Case] = [
      NotSupportedError, rf"Table 'models' cannot be written: {NOT_WRITABLE}"),
     ("update-unknown-table", "UPDATE models SET displayName = 'a'", None, "full",
      NotSupportedError, NOT_WRITABLE),
-    ("delete-from-experiments", "DELETE FROM experiments WHERE experimentsId = 'a'", None,
-     "full", NotSupportedError, rf"Table 'experiments' cannot be written: {NOT_WRITABLE}"),
-    ("insert-into-tensorboards", "INSERT INTO tensorboards (displayName) VALUES ('a')", None,
-     "full", NotSupportedError, rf"Table 'tensorboards' cannot be written: {NOT_WRITABLE}"),
+    ("update-experiments-output-only",
+     "UPDATE experiments SET createTime = 'x' WHERE experimentsId = 'a'", None, "full",
+     ProgrammingError, r"Column 'createTime' cannot be updated: it is output only"),
+    ("insert-into-tensorboards-with-id",
+     "INSERT INTO tensorboards (tensorboardsId, displayName) VALUES ('a', 'a')", None, "full",
+     DataError, r"tensorboardsId is assigned by the API: a create of tensorboards takes no ID"),
     # -- missing project or location ---------------------------------------------------------
     ("missing-project-select", "SELECT displayName FROM runs", None, "noproject",
      ProgrammingError, r"No project for table runs: add `projectsId = '\.\.\.'` to the WHERE "
@@ -199,7 +203,7 @@ CASES: list[Case] = [
     ("update-label-value", "UPDATE runs SET labels = ? WHERE runsId = 'a'", [{"a": "B C"}],
      "full", DataError, r"Invalid value 'B C' of label 'a'"),
     ("insert-display-name-missing", "INSERT INTO runs (runsId) VALUES ('a')", None, "full",
-     DataError, r"displayName is required to create a run"),
+     DataError, r"displayName is required to create a row of runs"),
     ("insert-duplicate-ids", "INSERT INTO runs (runsId, displayName) VALUES ('a', 'a'), "
      "('a', 'b')", None, "full", Exception, r"Rows 1 and 2 of the INSERT both have runsId 'a'.*"
      r"it must be unique there\. Nothing was written"),

@@ -7,6 +7,7 @@ writes into experiments of its own; the demo experiment bert-glue is only read.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from writes_support import DEMO_EXPERIMENT, SYSTEM_PREFIX, World
 
+from runs_dbapi import catalog
 from runs_dbapi.connection import Connection
 from runs_dbapi.emulator import FaultPlan
 from runs_dbapi.exceptions import (
@@ -263,8 +265,9 @@ def test_output_only_columns_with_a_value_are_refused(world: World, experiment: 
      "Invalid experimentsId 'e/runs/r'"),
     ("INSERT INTO runs (displayName, projectsId) VALUES ('x', '..')", DataError,
      "Invalid projectsId '..'"),
-    ("INSERT INTO tensorboards (displayName) VALUES ('x')", NotSupportedError,
-     "cannot be written"),
+    ("INSERT INTO models (displayName) VALUES ('x')", NotSupportedError,
+     "Table 'models' cannot be written: only runs, experiments, tensorboards, time_series "
+     "accept INSERT, UPDATE and DELETE"),
 ])
 def test_bad_inserts_are_refused_before_any_call(world: World, experiment: str,
                                                  conn: Connection, *, sql: str,
@@ -686,11 +689,22 @@ def test_delete_with_an_etag_deletes_only_that_version(world: World, experiment:
     assert world.run_ids(experiment) == [f"u-{i}" for i in range(10) if i != 1]
 
 
-def test_delete_refuses_other_tables(world: World) -> None:
+@pytest.mark.parametrize("sql", [
+    "DELETE FROM experiments WHERE experimentsId = 'x'",
+    "UPDATE experiments SET description = 'x' WHERE experimentsId = 'x'",
+    "INSERT INTO experiments (experimentsId, displayName) VALUES ('x', 'x')",
+])
+def test_a_table_declared_read_only_is_refused(world: World, monkeypatch: pytest.MonkeyPatch,
+                                               sql: str) -> None:
+    # Every table of the catalog is writable today: declare one read only, as a table whose
+    # API has no writes would be, and the driver refuses its writes before any call.
+    read_only = dataclasses.replace(catalog.TABLES["experiments"], writable=False)
+    monkeypatch.setitem(catalog.TABLES, "experiments", read_only)
     with world.connect() as connection:
         world.emu.reset_stats()
-        with pytest.raises(NotSupportedError, match="cannot be written"):
-            connection.cursor().execute("DELETE FROM experiments WHERE experimentsId = 'x'")
+        with pytest.raises(NotSupportedError, match="Table 'experiments' cannot be written: "
+                           "only runs, tensorboards, time_series accept"):
+            connection.cursor().execute(sql)
     assert world.calls() == {}
 
 
