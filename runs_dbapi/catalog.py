@@ -58,6 +58,48 @@ class Procedure:
 
 
 @dataclass(frozen=True)
+class BatchCreate:
+    """A table's `:batchCreate`: where it is posted and how many requests one call takes.
+
+    The URL is the resource named by the path up to `target`, then `/{collection}` when
+    `through_collection` (`{experiment}/runs:batchCreate`), else nothing
+    (`{experiment}:batchCreate`, whose requests each name a run as their parent).
+    """
+
+    target: str  # the path column of the resource the batchCreate is posted to
+    through_collection: bool = True
+    verb: str = "batchCreate"
+
+
+@dataclass(frozen=True)
+class Writes:
+    """How a table's resources are written: the create, batchCreate, patch and delete rules of
+    the API (reference, section 2 and 3), read by the write module, which names no resource.
+
+    The create call's ID query parameter is `Table.id_parameter` (None: the server assigns the
+    ID), the batch limit `Table.batch_max`; columns say what is `writable` (by create and
+    patch) and `output_only`.
+    """
+
+    id_required: bool = False  # the API refuses a create without an ID
+    driver_ids: bool = False  # the driver chooses an ID (a UUID) when the row gives none, so
+    # that a retried create stays idempotent; without an ID a create is never repeated
+    batch: BatchCreate | None = None  # None: one create per row
+    required: tuple[str, ...] = ()  # columns a create must set (non-empty)
+    unique: tuple[str, ...] = ()  # columns unique among the resources of one parent
+    immutable: tuple[str, ...] = ()  # set by create only, never patched
+    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (column, the values it takes)
+    labels: str | None = None  # the column holding labels (the API's label rules apply)
+    etag: str | None = "etag"  # the column of the AIP-154 etag sent with patches
+    create_operation: bool = False  # create returns a long-running Operation
+    patch_operation: bool = False  # patch returns a long-running Operation
+    delete_operation: bool = True  # delete returns a long-running Operation
+
+    def choices_of(self, column: str) -> tuple[str, ...]:
+        return next((values for name, values in self.choices if name == column), ())
+
+
+@dataclass(frozen=True)
 class Table:
     name: str  # SQL name
     message: str  # API message name
@@ -71,6 +113,7 @@ class Table:
     procedures: tuple[Procedure, ...] = ()
     batch_max: int = 1000  # requests per batchCreate
     collection: str = ""  # the API collection (`timeSeries`), when it is not the SQL name
+    writes: Writes = Writes()  # how rows are written, when `writable`
 
     @property
     def api_collection(self) -> str:
@@ -81,6 +124,16 @@ class Table:
         """The field of a create request (batchCreate's `requests[]`) holding the resource:
         `tensorboardRun` for TensorboardRun."""
         return self.message[0].lower() + self.message[1:]
+
+    def batch_url(self, path: Mapping[str, str]) -> str:
+        """The `:batchCreate` URL (without `/v1/`) of rows whose path is `path`."""
+        batch = self.writes.batch
+        if batch is None:
+            raise ValueError(f"{self.name} has no batchCreate")
+        target = "/".join(f"{name[:-2]}/{path[name]}"
+                          for name in self.path[:self.path.index(batch.target) + 1])
+        collection = f"/{self.api_collection}" if batch.through_collection else ""
+        return f"{target}{collection}:{batch.verb}"
 
     @property
     def parent_path(self) -> tuple[str, ...]:
@@ -187,6 +240,8 @@ RUNS = Table(
     ),
     writable=True,
     id_parameter="tensorboardRunId",
+    writes=Writes(id_required=True, driver_ids=True, batch=BatchCreate("experimentsId"),
+                  required=("displayName",), unique=("displayName",), labels="labels"),
     procedures=(
         Procedure(
             name="write",
@@ -227,7 +282,10 @@ EXPERIMENTS = Table(
     message="TensorboardExperiment",
     list_field="tensorboardExperiments",
     path=_EXPERIMENT_PATH,
-    description="A TensorboardExperiment is a group of TensorboardRuns (read only here).",
+    description="A TensorboardExperiment is a group of TensorboardRuns.",
+    writable=True,
+    id_parameter="tensorboardExperimentId",
+    writes=Writes(id_required=True, driver_ids=True, immutable=("source",), labels="labels"),
     columns=(
         _EXPERIMENT_COMMON["name"],
         _EXPERIMENT_COMMON["createTime"],
@@ -255,7 +313,10 @@ TENSORBOARDS = Table(
     list_field="tensorboards",
     path=_TENSORBOARD_PATH,
     page_max=100,
-    description="A Tensorboard is a physical database of runs and their data (read only here).",
+    description="A Tensorboard is a physical database of runs and their data.",
+    writable=True,
+    writes=Writes(required=("displayName",), labels="labels", create_operation=True,
+                  patch_operation=True),
     columns=(
         _TENSORBOARD_COMMON["name"],
         Column("blobStoragePathPrefix", STRING,
@@ -266,7 +327,7 @@ TENSORBOARDS = Table(
         _display_name("Required. User provided name of this Tensorboard."),
         _TENSORBOARD_COMMON["etag"],
         Column("isDefault", BOOLEAN, "Whether this is the default TensorBoard instance.",
-               api_field="isDefault"),
+               api_field="isDefault", writable=True),
         _TENSORBOARD_COMMON["labels"],
         Column("runCount", INTEGER, "Output only. The number of Runs stored in this Tensorboard.",
                api_field="runCount", output_only=True),
@@ -275,7 +336,56 @@ TENSORBOARDS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (RUNS, EXPERIMENTS, TENSORBOARDS)}
+_TIME_SERIES_PATH = (*_RUN_PATH, "timeSeriesId")
+
+TIME_SERIES = Table(
+    name="time_series",
+    collection="timeSeries",
+    message="TensorboardTimeSeries",
+    list_field="tensorboardTimeSeries",
+    path=_TIME_SERIES_PATH,
+    description="A TensorboardTimeSeries maps to a time series produced in training runs: a "
+                "metric such as loss, by step.",
+    writable=True,
+    id_parameter="tensorboardTimeSeriesId",
+    writes=Writes(driver_ids=True,
+                  batch=BatchCreate("experimentsId", through_collection=False),
+                  required=("displayName", "valueType"), unique=("displayName",),
+                  immutable=("valueType", "pluginName"),
+                  choices=(("valueType", ("SCALAR", "TENSOR", "BLOB_SEQUENCE")),)),
+    columns=(
+        Column("name", STRING, "Output only. Name of the TensorboardTimeSeries.",
+               api_field="name", output_only=True),
+        Column("displayName", STRING, "Required. User provided name of this "
+               "TensorboardTimeSeries. This value should be unique among all "
+               "TensorboardTimeSeries resources belonging to the same TensorboardRun resource "
+               "(parent resource).", api_field="displayName", filter_name="display_name",
+               order_name="display_name", writable=True),
+        Column("description", STRING, "Description of this TensorboardTimeSeries.",
+               api_field="description", writable=True),
+        Column("valueType", STRING, "Required. Immutable. Type of TensorboardTimeSeries value: "
+               "SCALAR, TENSOR or BLOB_SEQUENCE.", api_field="valueType",
+               filter_name="value_type", writable=True),
+        Column("pluginName", STRING, "Immutable. Name of the plugin this time series pertain "
+               "to, such as Scalars, Tensor, Blob.", api_field="pluginName",
+               filter_name="plugin_name", writable=True),
+        Column("pluginData", BYTES, "Data of the current plugin, with the size limited to "
+               "65KB.", api_field="pluginData", writable=True),
+        Column("metadata", JSON, "Output only. Scalar, Tensor, or Blob metadata for this "
+               "TensorboardTimeSeries: maxStep, maxWallTime, maxBlobSequenceLength.",
+               api_field="metadata", output_only=True),
+        Column("createTime", TIMESTAMP, "Output only. Timestamp when this "
+               "TensorboardTimeSeries was created.", api_field="createTime",
+               filter_name="create_time", order_name="create_time", output_only=True),
+        Column("updateTime", TIMESTAMP, "Output only. Timestamp when this "
+               "TensorboardTimeSeries was last updated.", api_field="updateTime",
+               filter_name="update_time", order_name="update_time", output_only=True),
+        Column("etag", STRING, _ETAG_TEXT, api_field="etag"),
+        *_path_columns(_TIME_SERIES_PATH),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (RUNS, EXPERIMENTS, TENSORBOARDS, TIME_SERIES)}
 
 # The seed's list response, one row per API page (`SELECT nextPageToken, tensorboardRuns ...`).
 PAGE_COLUMNS: dict[str, tuple[Column, ...]] = {
