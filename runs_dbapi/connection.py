@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.tokens import Token
 
 from . import exceptions, explain
 from .auth import build_session, default_endpoint
@@ -19,7 +20,7 @@ from .executor import QueryExecutor, Result
 from .planner import plan_query
 from .procedures import is_exec, parse_exec, run_exec
 from .rest import Progress, RestClient, RetryPolicy
-from .statements import bind, parse
+from .statements import bind, parse_tokens, tokenize
 from .writes import WriteExecutor
 
 logger = logging.getLogger(__name__)
@@ -176,9 +177,14 @@ class Connection:
         mode, explained = explain.split_explain(sql)
         if mode is not None:
             return explain.run_explain(self, explained, parameters, analyze=mode == "ANALYZE")
-        if is_exec(sql):
-            return run_exec(self.client, parse_exec(sql, parameters, self.defaults))
-        tree = bind(parse(sql), parameters)
+        return self._run_tokens(sql, tokenize(sql), parameters)
+
+    def _run_tokens(self, sql: str, tokens: list[Token], parameters: Parameters
+                    ) -> Result | int:
+        """Execute a statement from its tokens (its only tokenization)."""
+        if is_exec(tokens):
+            return run_exec(self.client, parse_exec(sql, parameters, self.defaults, tokens))
+        tree = bind(parse_tokens(sql, tokens), parameters)
         if isinstance(tree, exp.Query):
             return self._query(tree)
         if isinstance(tree, exp.Insert):
@@ -205,7 +211,8 @@ class Connection:
         """executemany: an INSERT's rows go out together (batchCreate), others one by one."""
         self._check_open()
         # EXEC has no sqlglot grammar: each parameter set runs as its own statement.
-        tree = None if is_exec(sql) else parse(sql)
+        tokens = tokenize(sql)
+        tree = None if is_exec(tokens) else parse_tokens(sql, tokens)
         if isinstance(tree, exp.Insert) and parameter_sets:
             outcome = self._writes.insert(tree, list(parameter_sets))
             if isinstance(outcome, Result):
@@ -214,7 +221,7 @@ class Connection:
             return outcome
         total = 0
         for parameters in parameter_sets:
-            outcome = self.run(sql, parameters)
+            outcome = self._run_tokens(sql, tokens, parameters)
             if isinstance(outcome, int):
                 total += outcome
             else:

@@ -1,52 +1,25 @@
-"""Run query plans: fetch pages (concurrently across parents, ahead of the reader), evaluate."""
+"""Run query plans: pages from the fetcher, evaluated locally (streamed page by page when the
+plan allows), into results for the cursor."""
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import weakref
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
-from .catalog import TABLES, Table
-from .exceptions import Error, InterfaceError
+from .fetching import Fetcher
 from .local import LocalDatabase, PageMaker, Row, Unsafe, direct_maker, restorer, row_maker
-from .paths import missing_parent
 from .planner import QueryPlan, Scan
 from .rest import RestClient
-from .statements import DIALECT
+from .streams import PageStream, RawPage
 
 logger = logging.getLogger(__name__)
 
-Path = dict[str, str]
-
-# Set when the interpreter exits, before it joins the pool's worker threads: page fetches still
-# queued for a result nobody will read then end at once instead of delaying the exit.
-# (`threading._register_atexit` is what concurrent.futures uses; its hooks run in reverse order
-# of registration, so this one runs before the pool's join.)
-_EXITING = threading.Event()
-getattr(threading, "_register_atexit", lambda hook: None)(_EXITING.set)
 CHUNK = 256  # resources evaluated at a time when streaming (the first row comes sooner)
-
-
-@dataclass
-class RawPage:
-    """Resources as the API sent them (a page, or one get), with their parent's path.
-
-    Producers hand these over as they are; the reader makes the rows, so that the next page is
-    being fetched meanwhile.
-    """
-
-    path: Path
-    resources: list[dict[str, Any]]
 
 
 @dataclass
@@ -60,247 +33,11 @@ class Result:
     rowcount: int = -1  # rows written, for INSERT/UPDATE/DELETE ... RETURNING
 
 
-Item = list[Row] | RawPage  # what a source yields: a raw page (or get), or page-mode rows
-
-
-class PageStream:
-    """Pages fetched on a shared pool ahead of the reader, read in arrival order.
-
-    Each source is an iterator of items (a listing's pages, or one get; one API call each)
-    that a pool task advances. At most `ahead` items are buffered or being fetched: `depth`, or
-    more for a fan-out, whose sources then start in one wave (up to the pool's size). A task
-    goes on with its source only while there is room ahead; otherwise it parks the source here,
-    holding no thread, and returns its worker; the reader resumes a parked source when it takes
-    an item. No worker ever waits for a reader: a result that is not being read holds no thread
-    and at most `ahead` pages, so other queries (and this one's own fan-out, between two rows of
-    it) always find the pool's workers free after the calls in flight. Closing the stream, or
-    dropping its reader (`abandon`), ends its fetching after those calls.
-    """
-
-    def __init__(self, pool: ThreadPoolExecutor, sources: list[Iterator[Item]],
-                 depth: int = 4) -> None:
-        self._pool = pool
-        self._lock = threading.Condition(threading.RLock())
-        self._buffer: deque[Item] = deque()
-        self._ready: deque[Iterator[Item]] = deque(sources)  # waiting to start, or parked
-        self._live = len(sources)  # sources not yet exhausted
-        self._fetching = 0  # tasks on the pool
-        self._error: BaseException | None = None
-        self._stopped = False  # a plain flag: `abandon` may run in a finalizer, lock-free
-        self._lost = False  # a fetch was cancelled (its pool shut down): the rows are not whole
-        concurrency = max(1, getattr(pool, "_max_workers", 1))
-        self.ahead = max(depth, min(concurrency, len(sources)))
-        with self._lock:
-            self._start()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopped or _EXITING.is_set()
-
-    def _start(self) -> None:
-        """Put ready sources on the pool while there is room ahead (the lock is held)."""
-        while self._ready and not self.stopped and \
-                len(self._buffer) + self._fetching < self.ahead:
-            source = self._ready.popleft()
-            self._fetching += 1
-            try:
-                future = self._pool.submit(self._advance, source)
-            except RuntimeError:  # the pool is shut down: its connection was closed
-                self._fetching -= 1
-                self._ready.appendleft(source)
-                self._fail(InterfaceError("The connection was closed while reading a result."))
-                return
-            future.add_done_callback(self._cancelled)
-
-    def _advance(self, source: Iterator[Item]) -> None:
-        """Run a source on a pool worker: fetch its next item and buffer it, and go on while
-        there is room ahead and no other source waits; then park it (or end it) and return."""
-        going = True
-        while going:
-            item: Item | None = None
-            failure: BaseException | None = None
-            if not self.stopped:
-                try:
-                    item = next(source)
-                except StopIteration:
-                    pass
-                except BaseException as error:  # handed to the reader, who raises it
-                    failure = error
-            with self._lock:
-                if self.stopped or failure is not None or item is None:
-                    self._fetching -= 1
-                    self._live -= 1
-                    if failure is None:
-                        self._start()  # its room ahead goes to a waiting source
-                    elif not self.stopped:
-                        self._fail(failure)
-                    item, going = None, False
-                else:
-                    self._buffer.append(item)
-                    going = not self._ready and \
-                        len(self._buffer) + self._fetching <= self.ahead  # itself included
-                    if not going:
-                        self._fetching -= 1
-                        self._ready.append(source)  # parked
-                        self._start()
-                self._lock.notify_all()
-        if item is None:
-            _close(source)
-
-    def _cancelled(self, future: Future[None]) -> None:
-        # Run by the pool's shutdown under its own lock: taking this stream's lock here could
-        # deadlock with `_start`, so it only sets a flag, which a waiting reader polls for.
-        if future.cancelled():
-            self._lost = True
-
-    def _fail(self, error: BaseException) -> None:
-        if self._error is None:
-            self._error = error
-        self._lock.notify_all()
-
-    def __iter__(self) -> Iterator[Item]:
-        while True:
-            with self._lock:
-                while not (self._buffer or self._error is not None or self._lost
-                           or not self._live or self.stopped):
-                    self._lock.wait(0.5)  # woken by each item; the timeout is for `_lost`
-                if self.stopped:
-                    return  # closed
-                error = self._error
-                if error is None and self._lost:
-                    error = InterfaceError("The connection was closed while reading a result.")
-                if error is None and not self._buffer:
-                    return  # every source is exhausted
-                if error is None:
-                    item = self._buffer.popleft()
-                    self._start()  # room ahead again: resume a parked source
-            if error is not None:
-                self.close()
-                raise error
-            yield item
-
-    def close(self) -> None:
-        """Stop fetching and let go of the pages fetched ahead and the parked sources."""
-        self._stopped = True
-        with self._lock:
-            parked = list(self._ready)
-            self._live -= len(parked)
-            self._ready.clear()
-            self._buffer.clear()
-            self._lock.notify_all()
-        for source in parked:
-            _close(source)
-
-    def abandon(self) -> None:
-        """Stop fetching, from a finalizer (its reader was dropped): takes no lock, so that it
-        is safe wherever garbage collection runs; the parked sources and buffered pages go with
-        the stream, and a task on the pool stops after its current call."""
-        self._stopped = True
-
-
-def _close(source: Iterator[Item]) -> None:
-    close = getattr(source, "close", None)
-    if close is not None:
-        try:
-            close()
-        except Exception:  # a listing that cannot end cleanly is let go all the same
-            logger.debug("closing a page source failed", exc_info=True)
-
-
 class QueryExecutor:
     def __init__(self, client: RestClient, pool: ThreadPoolExecutor) -> None:
         self.client = client
         self.pool = pool
-
-    # -- parents -----------------------------------------------------------------------------
-
-    def _parents(self, scan: Scan) -> list[Path]:
-        """Every parent path the scan covers, listing tensorboards/experiments to fan out."""
-        paths: list[Path] = [{}]
-        for name in scan.table.parent_path:
-            values = scan.pushed.path.get(name)
-            if values is not None:
-                paths = [{**p, name: v} for p in paths for v in values]
-                continue
-            child = next(t for t in TABLES.values() if t.id_column == name)
-            jobs = [self.pool.submit(self._list_ids, child, p, _named(scan, p)) for p in paths]
-            paths = [{**p, name: child_id} for p, job in zip(paths, jobs, strict=True)
-                     for child_id in job.result()]
-            logger.debug("fan-out over %d %s", len(paths), child.name)
-        return paths
-
-    def _list_ids(self, table: Table, path: Path, named: frozenset[str] = frozenset()
-                  ) -> list[str]:
-        parent = table.resource_name(path, parent=True)
-        ids = []
-        for page in _pages(self.client, parent, table.api_collection, {"pageSize": table.page_max},
-                           self._missing_check(path, named, deepest_known_missing=True)):
-            ids += [str(r["name"]).rsplit("/", 1)[1] for r in page.get(table.list_field, [])]
-        return ids
-
-    # -- fetching ----------------------------------------------------------------------------
-
-    def _sources(self, scan: Scan) -> list[Iterator[Item]]:
-        """The scan's page sources: a get per key and parent, or a listing per parent. They are
-        generators, so nothing is fetched until a PageStream advances them."""
-        parents = self._parents(scan)
-        if scan.keys is not None:
-            return [self._getter(scan, path, key) for path in parents for key in scan.keys]
-        return [self._lister(scan, path) for path in parents]
-
-    def _getter(self, scan: Scan, path: Path, key: str) -> Iterator[Item]:
-        full = {**path, scan.table.id_column: key}
-        resource = self.client.get(scan.table.resource_name(full))
-        if resource is not None:
-            yield RawPage(full, [resource])
-        else:  # a missing run, or a missing tensorboard or experiment of the connection?
-            self._missing_check(path, _named(scan, path), deepest_known_missing=False)()
-
-    def _lister(self, scan: Scan, path: Path) -> Iterator[Item]:
-        params: dict[str, Any] = {"pageSize": scan.table.page_max}
-        if scan.limit is not None:
-            params["pageSize"] = max(1, min(scan.table.page_max, scan.limit))
-        if scan.read_mask is not None:
-            params["readMask"] = ",".join(scan.read_mask)
-        for key in ("pageSize", "pageToken", "readMask"):
-            if key in scan.pushed.parameters:
-                params[key] = scan.pushed.parameters[key]
-        text = scan.pushed.filter_text()
-        if text:
-            params["filter"] = text
-        if scan.order_by:
-            params["orderBy"] = scan.order_by
-        parent = scan.table.resource_name(path, parent=True)
-
-        def produce() -> Iterator[Item]:
-            produced = 0
-            for page in _pages(self.client, parent, scan.table.api_collection, params,
-                               self._missing_check(path, _named(scan, path),
-                                                   deepest_known_missing=True)):
-                item: Item
-                if scan.page_mode:
-                    item = [(page.get("nextPageToken"),
-                             json.dumps(page.get(scan.table.list_field, []),
-                                        separators=(",", ":")),
-                             *(path.get(c.name) for c in scan.columns[2:]))]
-                else:
-                    item = RawPage(path, page.get(scan.table.list_field, []))
-                produced += len(item.resources if isinstance(item, RawPage) else item)
-                yield item
-                if scan.limit is not None and produced >= scan.limit:
-                    return
-        return produce()
-
-    def _missing_check(self, path: Path, named: frozenset[str], *, deepest_known_missing: bool
-                       ) -> Callable[[], None]:
-        """What to do on NOT_FOUND under `path`: raise if a tensorboard or experiment the
-        connection named is missing (see `paths.missing_parent`); else nothing (no rows)."""
-        def check() -> None:
-            error = missing_parent(self.client, path, named,
-                                   deepest_known_missing=deepest_known_missing)
-            if error is not None:
-                raise error
-        return check
+        self.fetcher = Fetcher(client, pool)
 
     # -- evaluation --------------------------------------------------------------------------
 
@@ -317,14 +54,14 @@ class QueryExecutor:
         try:
             for scan in plan.scans:
                 database.create(scan.local_name, scan.columns)
-            tree = _parse_local(plan.sql)
+            tree = plan.tree
             needed = plan.needed
             # A mistake in the local SQL (an unknown column, function, ...) is reported before
             # any page is fetched: the SQL is run (streaming) or prepared on the empty tables.
             if plan.stream:
                 scan = plan.scans[0]
                 first = database.query(plan.sql)  # for the column names, on an empty table
-                stream = PageStream(self.pool, self._sources(scan))
+                stream = PageStream(self.pool, self.fetcher.sources(scan))
                 streams.append(stream)
                 names = [d[0] for d in first.description]
                 types = _types(plan, names)
@@ -336,7 +73,7 @@ class QueryExecutor:
                 if plan.scans:
                     database.query(plan.sql, prepare_only=True)
                 for scan in plan.scans:
-                    stream = PageStream(self.pool, self._sources(scan))
+                    stream = PageStream(self.pool, self.fetcher.sources(scan))
                     streams.append(stream)
                     loader = _Loader(scan, needed)
                     for item in stream:
@@ -390,38 +127,6 @@ class QueryExecutor:
         return rows
 
 
-def _named(scan: Scan, path: Path) -> frozenset[str]:
-    """The levels of `path` whose values came from the connection, when none came from a
-    fan-out (an experiment named by the connection may be missing from some tensorboards)."""
-    if any(name not in scan.pushed.path for name in path):
-        return frozenset()
-    return scan.defaulted & frozenset(path)
-
-
-def _pages(client: RestClient, parent: str, collection: str, params: dict[str, Any],
-           on_missing: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
-    """The pages of a listing; none if its parent does not exist (NOT_FOUND on the first call).
-
-    A WHERE clause naming a parent that is not there (or a fan-out over tensorboards, only some
-    of which have the experiment named) selects no rows, as a get by key of a missing run does;
-    `on_missing` is called first, and raises when the parent came from the connection.
-    """
-    pages = client.list_pages(parent, collection, params)
-    try:
-        first = next(pages)
-    except StopIteration:
-        return
-    except Error as error:
-        if error.rpc_status == "NOT_FOUND":
-            if on_missing is not None:
-                on_missing()
-            logger.debug("no %s under %s: it does not exist", collection, parent)
-            return
-        raise
-    yield first
-    yield from pages
-
-
 def _types(plan: QueryPlan, names: list[str]) -> list[str | None]:
     return plan.types if len(plan.types) == len(names) else [None] * len(names)
 
@@ -452,13 +157,6 @@ def _chunks(item: list[Row] | RawPage) -> Iterator[list[Row] | RawPage]:
         return
     for start in range(0, len(item.resources), CHUNK):
         yield RawPage(item.path, item.resources[start:start + CHUNK])
-
-
-def _parse_local(sql: str) -> exp.Expression | None:
-    try:
-        return sqlglot.parse_one(sql, read=DIALECT)
-    except SqlglotError:
-        return None
 
 
 def _direct_projection(tree: exp.Expression | None, scan: Scan, types: list[str | None]

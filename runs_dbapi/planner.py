@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import sqlglot
 from sqlglot import exp
 
 from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, Column, Table, find_table
@@ -55,6 +54,7 @@ class QueryPlan:
     types: list[str | None] = field(default_factory=list)
     codes: list[str | None] = field(default_factory=list)
     needed: set[str] | None = None  # columns the local SQL reads (None: all)
+    tree: exp.Expression | None = None  # the local SQL as a tree (`sql` is its text)
 
 
 def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
@@ -203,11 +203,11 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
         if not stream:
             limit, offset = None, 0
     kinds = query_types.output_kinds() or []
-    return QueryPlan(scans=scans, sql=rewrite_local(local).sql(dialect=DIALECT), stream=stream,
-                     limit=limit,
+    local = rewrite_local(local)
+    return QueryPlan(scans=scans, sql=local.sql(dialect=DIALECT), stream=stream, limit=limit,
                      offset=offset,
                      types=[k.carried if k.carried in RESTORED else None for k in kinds],
-                     codes=[k.description_code for k in kinds], needed=read)
+                     codes=[k.description_code for k in kinds], needed=read, tree=local)
 
 
 def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
@@ -367,14 +367,22 @@ def _name_equalities(types: QueryTypes, scans: list[Scan]) -> None:
             text = str(value.this)
             if table is None or table.parse_name(text) is None:
                 continue
-            project, below = text.split("/")[1], text[len("projects/") + len(text.split("/")[1]):]
-            subject = exp.column("name", table=alias, quoted=True).sql(dialect=DIALECT)
-            local = (f"({subject} = {value.sql(dialect=DIALECT)} OR ("
-                     f"{exp.column('projectsId', table=alias, quoted=True).sql(dialect=DIALECT)}"
-                     f" = {exp.Literal.string(project).sql(dialect=DIALECT)} AND "
-                     f"substr({subject}, instr(substr({subject}, 10), '/') + 9) = "
-                     f"{exp.Literal.string(below).sql(dialect=DIALECT)}))")
-            equality.replace(sqlglot.parse_one(local, read=DIALECT))
+            project = text.split("/")[1]
+            below = text[len("projects/") + len(project):]
+            subject = exp.column("name", table=alias, quoted=True)
+            # substr(name, instr(substr(name, 10), '/') + 9): the name below `projects/<p>`
+            tail = exp.Anonymous(this="substr", expressions=[
+                subject.copy(),
+                exp.Add(this=exp.Anonymous(this="instr", expressions=[
+                    exp.Anonymous(this="substr", expressions=[subject.copy(),
+                                                              exp.Literal.number(10)]),
+                    exp.Literal.string("/")]), expression=exp.Literal.number(9))])
+            same_below = exp.and_(
+                exp.EQ(this=exp.column("projectsId", table=alias, quoted=True),
+                       expression=exp.Literal.string(project)),
+                exp.EQ(this=tail, expression=exp.Literal.string(below)))
+            equality.replace(exp.Paren(this=exp.or_(
+                exp.EQ(this=subject.copy(), expression=value.copy()), same_below)))
 
 
 def _name_derived_tables(tree: exp.Expression) -> None:

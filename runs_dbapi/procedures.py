@@ -14,15 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from .catalog import TABLES, Procedure, Table
 from .exceptions import DataError, NotSupportedError, ProgrammingError
 from .rest import RestClient
 from .rules import check_path_value, same_resource_name
-from .statements import DIALECT, token_error
+from .statements import tokenize
 
 EXEC_KEYWORDS = ("EXEC", "EXECUTE")
 
@@ -35,30 +33,22 @@ class ExecCall:
     body: Any  # the @@json value, parsed
 
 
-def _tokens(sql: str) -> list[Token]:
-    tokenizer = Dialect.get_or_raise(DIALECT)
-    try:
-        tokens = list(tokenizer.tokenize(sql))
-        if tokens and tokens[0].token_type == TokenType.EXECUTE:
-            # sqlglot reads the rest of an EXECUTE statement as one string: say EXEC instead
-            # (padded, so that lines and columns stay those of the text given).
-            first = tokens[0]
-            tokens = list(tokenizer.tokenize(
-                sql[:first.start] + "EXEC".ljust(first.end + 1 - first.start) +
-                sql[first.end + 1:]))
-    except TokenError as error:
-        raise token_error(sql, error) from None
-    return tokens
-
-
-def is_exec(sql: str) -> bool:
-    """True when the statement starts with EXEC (the tokenizer skips leading comments)."""
-    try:
-        tokens = _tokens(sql)
-    except ProgrammingError:
+def is_exec(statement: str | Sequence[Token]) -> bool:
+    """True when the statement (its text, or its tokens) starts with EXEC or EXECUTE (the
+    tokenizer skips leading comments)."""
+    tokens: Sequence[Token]
+    if isinstance(statement, str):
+        try:
+            tokens = tokenize(statement)
+        except ProgrammingError:
+            return False
+    else:
+        tokens = statement
+    if not tokens:
         return False
-    return bool(tokens) and tokens[0].token_type == TokenType.VAR and \
-        tokens[0].text.upper() in EXEC_KEYWORDS
+    first: Token = tokens[0]
+    return first.token_type == TokenType.EXECUTE or (
+        first.token_type == TokenType.VAR and first.text.upper() in EXEC_KEYWORDS)
 
 
 class _Reader:
@@ -124,11 +114,12 @@ class _Reader:
 
 
 def parse_exec(sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None,
-               defaults: Mapping[str, str] | None = None) -> ExecCall:
-    """Parse an EXEC; path parameters it leaves out come from `defaults` (the connection's
-    projectsId, locationsId, tensorboardsId and experimentsId), as for every other statement.
-    Those the EXEC gives win."""
-    reader = _Reader(_tokens(sql), parameters)
+               defaults: Mapping[str, str] | None = None,
+               tokens: Sequence[Token] | None = None) -> ExecCall:
+    """Parse an EXEC (from its `tokens`, when the caller has them already); path parameters it
+    leaves out come from `defaults` (the connection's projectsId, locationsId, tensorboardsId
+    and experimentsId), as for every other statement. Those the EXEC gives win."""
+    reader = _Reader(list(tokens) if tokens is not None else tokenize(sql), parameters)
     parts = [reader.take("a method name such as google.aiplatform.runs.write").text]
     while (token := reader.peek()) is not None and token.token_type == TokenType.DOT:
         reader.take(".")

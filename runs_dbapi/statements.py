@@ -74,6 +74,8 @@ MAX_VARIABLE_NUMBER = 250000  # SQLite's largest `?NNN` (SQLITE_MAX_VARIABLE_NUM
 def tokenize(sql: str) -> list[Token]:
     """The one tokenization of a statement: its tokens serve every later step (EXEC's reader,
     the parser, output names), each with its place in `sql`."""
+    if not isinstance(sql, str):
+        raise ProgrammingError(f"SQL must be a string, not {type(sql).__name__}")
     try:
         return list(Dialect.get_or_raise(DIALECT).tokenize(sql))
     except TokenError as error:

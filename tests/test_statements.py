@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlglot import exp
 
+import runs_dbapi
 from runs_dbapi.exceptions import NotSupportedError, ProgrammingError
 from runs_dbapi.statements import (
     bind,
@@ -116,3 +118,55 @@ def test_numbering_leaves_quoted_question_marks() -> None:
     assert [(t.text, t.start) for t in renamed] == [
         ("SELECT", 0), ("?", 7), (",", 10), (":", 12), ("_p0", 12)]
     assert [p.name for p in parse(sql).find_all(exp.Placeholder)] == ["_p0"]
+
+
+# -- one pass per statement (issue 12) -----------------------------------------------------------
+
+ONE_PASS = [
+    "SELECT displayName, count(*) FROM runs WHERE labels ->> '$.team' = ? GROUP BY 1",
+    "WITH c AS (SELECT createTime FROM runs) SELECT max(createTime) FROM c "
+    "WHERE createTime > '2020-01-01T00:00:00Z'",
+    "SELECT runsId FROM runs WHERE name = 'projects/demo-project/locations/us-central1/"
+    "tensorboards/1/experiments/e/runs/r'",
+    "INSERT INTO runs (experimentsId, displayName) VALUES ('bert-glue', ?)",
+    "UPDATE runs SET description = ? WHERE experimentsId = 'bert-glue' AND displayName = 'x'",
+    "DELETE FROM runs WHERE experimentsId = 'bert-glue' AND displayName = ?",
+    "EXEC google.aiplatform.runs.write @experimentsId='bert-glue', @runsId='nope', "
+    "@@json='{\"timeSeriesData\": []}' -- ?",
+]
+
+
+@pytest.mark.parametrize("sql", ONE_PASS)
+def test_a_statement_is_tokenized_and_parsed_once(sql: str, monkeypatch: Any) -> None:
+    """Through a connection, each statement is tokenized once and parsed once, whatever it is
+    (the planner and executor work on its tree, never on SQL text parsed again)."""
+    from runs_dbapi.emulator import Emulator
+    from runs_dbapi.statements import DIALECT
+
+    counts = {"tokenize": 0, "parse": 0}
+    tokenize_original = DIALECT.Tokenizer.tokenize
+    parse_original = DIALECT.Parser.parse
+
+    def counting_tokenize(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counts["tokenize"] += 1
+        return tokenize_original(self, *args, **kwargs)
+
+    def counting_parse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counts["parse"] += 1
+        return parse_original(self, *args, **kwargs)
+
+    with Emulator(demo=True) as emu:
+        connection = runs_dbapi.connect(endpoint=emu.url, project="demo-project",
+                                        location="us-central1")
+        parameters = ["x"] if "?" in sql.split("--", maxsplit=1)[0] else None
+        monkeypatch.setattr(DIALECT.Tokenizer, "tokenize", counting_tokenize)
+        monkeypatch.setattr(DIALECT.Parser, "parse", counting_parse)
+        try:
+            connection.cursor().execute(sql, parameters)
+        except runs_dbapi.Error:
+            pass  # the EXEC's run does not exist: counted all the same
+        finally:
+            monkeypatch.undo()
+            connection.close()
+    assert counts["tokenize"] == 1, counts
+    assert counts["parse"] == (0 if sql.startswith("EXEC") else 1), counts
