@@ -92,6 +92,7 @@ examples:
   {PROG} -p status=failed "SELECT count(*) FROM runs WHERE labels ->> '$.status' = :status"
   {PROG} "EXPLAIN SELECT * FROM runs WHERE experimentsId = 'bert-glue'"
   {PROG}                      (an interactive shell: type help for its commands)
+  {PROG} deploy plan stack.yml  (a manifest: plan, apply, test, teardown; deploy --help)
 
 safe writes: an UPDATE or DELETE with no WHERE clause, or one that would touch more than 100
   runs, is confirmed in the shell and refused elsewhere unless --yes is given.
@@ -215,6 +216,12 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
     stdin = stdin or sys.stdin
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["deploy"]:  # `runs-sql deploy plan|apply|test|teardown FILE`
+        from .deploy import main as deploy_main  # noqa: PLC0415
+
+        _configure_logging("--debug" in argv, err)
+        return deploy_main(argv[1:], out, err)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
