@@ -14,8 +14,9 @@ from sqlglot import exp
 from .fetching import Fetcher
 from .local import LocalDatabase, PageMaker, Row, Unsafe, direct_maker, restorer, row_maker
 from .planner import QueryPlan, Scan
+from .points import PointSources
 from .rest import RestClient
-from .streams import PageStream, RawPage
+from .streams import Item, PageStream, RawPage
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,11 @@ class QueryExecutor:
         self.pool = pool
         self.fetcher = Fetcher(client, pool)
 
+    def _sources(self, scan: Scan) -> list[Iterator[Item]]:
+        if scan.table.points is not None:
+            return PointSources(self.fetcher).sources(scan)
+        return self.fetcher.sources(scan)
+
     # -- evaluation --------------------------------------------------------------------------
 
     def run(self, plan: QueryPlan) -> Result:
@@ -61,7 +67,7 @@ class QueryExecutor:
             if plan.stream:
                 scan = plan.scans[0]
                 first = database.query(plan.sql)  # for the column names, on an empty table
-                stream = PageStream(self.pool, self.fetcher.sources(scan))
+                stream = PageStream(self.pool, self._sources(scan))
                 streams.append(stream)
                 names = [d[0] for d in first.description]
                 types = _types(plan, names)
@@ -73,7 +79,7 @@ class QueryExecutor:
                 if plan.scans:
                     database.query(plan.sql, prepare_only=True)
                 for scan in plan.scans:
-                    stream = PageStream(self.pool, self.fetcher.sources(scan))
+                    stream = PageStream(self.pool, self._sources(scan))
                     streams.append(stream)
                     loader = _Loader(scan, needed)
                     for item in stream:

@@ -26,7 +26,7 @@ class Fetcher:
 
     # -- parents -----------------------------------------------------------------------------
 
-    def _parents(self, scan: Scan) -> list[Path]:
+    def parents(self, scan: Scan) -> list[Path]:
         """Every parent path the scan covers, listing tensorboards/experiments to fan out."""
         paths: list[Path] = [{}]
         for name in scan.table.parent_path:
@@ -55,7 +55,7 @@ class Fetcher:
     def sources(self, scan: Scan) -> list[Iterator[Item]]:
         """The scan's page sources: a get per key and parent, or a listing per parent. They are
         generators, so nothing is fetched until a PageStream advances them."""
-        parents = self._parents(scan)
+        parents = self.parents(scan)
         if scan.keys is not None:
             return [self._getter(scan, path, key) for path in parents for key in scan.keys]
         return [self._lister(scan, path) for path in parents]
@@ -102,6 +102,13 @@ class Fetcher:
                 if scan.limit is not None and produced >= scan.limit:
                     return
         return produce()
+
+    def pages(self, parent: str, table: Table, params: dict[str, Any], scan: Scan, path: Path
+              ) -> Iterator[dict[str, Any]]:
+        """The pages of a listing of `table` under `parent` for a scan (none when the parent
+        is missing, unless the connection named it)."""
+        return _pages(self.client, parent, table.api_collection, params,
+                      self._missing_check(path, _named(scan, path), deepest_known_missing=True))
 
     def _missing_check(self, path: Path, named: frozenset[str], *, deepest_known_missing: bool
                        ) -> Callable[[], None]:

@@ -33,7 +33,7 @@ _json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 def _default(column: Column) -> Any:
     """proto3's default for an omitted field (a fresh map for JSON: rows must not share one)."""
-    return {} if column.type == JSON else column.default
+    return {} if column.type == JSON and column.default is not None else column.default
 
 
 def row_from_resource(columns: Sequence[Column], resource: dict[str, Any],
@@ -60,6 +60,8 @@ def column_reader(column: Column, id_column: str | None = None) -> Reader:
     if column.type == TIMESTAMP:
         return lambda r, p: api_time_to_local(get(r))
     if column.type == JSON:
+        if column.message:  # unset: NULL
+            return lambda r, p: _json_text(v) if (v := get(r)) is not None else None
         return lambda r, p: _json_text(v if (v := get(r)) is not None else {})
     default = column.default
     convert = _CONVERSIONS.get(column.type)

@@ -124,6 +124,8 @@ def _single_source(scan: Scan) -> bool:
     """True when the scan reads one listing (or one get): its pages come in the API's order."""
     if any(len(scan.pushed.path.get(name) or ()) != 1 for name in scan.table.parent_path):
         return False
+    if scan.table.points is not None:  # the points of one series (a run may have several)
+        return scan.keys is not None and len(scan.keys) == 1
     return scan.keys is None or len(scan.keys) <= 1
 
 
@@ -157,6 +159,7 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
         scan = _plan_scan(local, table_node, table, len(scans), defaults)
         if not pushdown:
             scan.pushed.filters.clear()
+            scan.pushed.filter_columns.clear()
             scan.pushed.exact = False
             scan.keys = None
             if "orderBy" not in scan.pushed.parameters:
@@ -239,7 +242,7 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
             pushed.exact = False
     page_mode = select is not None and any(
         translator.column_name(c) is None and c.name.lower() in
-        {p.name.lower() for p in PAGE_COLUMNS[table.name]}
+        {p.name.lower() for p in PAGE_COLUMNS.get(table.name, ())}
         for c in select.find_all(exp.Column)
         if (not c.table and c.name.lower() not in aliases) or c.table.lower() == alias.lower()
     )

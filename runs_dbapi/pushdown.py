@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from .catalog import LIST_PARAMETERS, TIMESTAMP, Table
+from .catalog import INTEGER, LIST_PARAMETERS, TIMESTAMP, Table
 from .timestamps import parse_instant
 
 _LABEL_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -67,6 +67,8 @@ class Pushed:
     path: dict[str, list[str]] = field(default_factory=dict)  # path column -> allowed values
     filters: list[str] = field(default_factory=list)  # AIP-160 terms, ANDed
     parameters: dict[str, str] = field(default_factory=dict)  # the seed's list parameters
+    # The columns each of `filters` reads (a table of points sends them to different calls).
+    filter_columns: list[frozenset[str]] = field(default_factory=list)
     name_projects: list[str] = field(default_factory=list)  # projects of `name = '...'` terms
     # Every conjunct was pushed, each matching exactly the rows SQL keeps (so that LIMIT may go
     # to the API as well).
@@ -162,6 +164,8 @@ class Translator:
         translated = self.translate(node)
         if translated is not None:
             pushed.filters.append(translated[0])
+            pushed.filter_columns.append(frozenset(
+                name for c in node.find_all(exp.Column) if (name := self.column_name(c))))
             pushed.exact = pushed.exact and translated[1]
             return True
         return False
@@ -225,8 +229,10 @@ class Translator:
     def _comparison(self, subject: exp.Expression | None, op: str,
                     value: exp.Expression | None, negated: bool = False
                     ) -> tuple[str, bool] | None:
-        if subject is None or not isinstance(value, exp.Literal) or not value.is_string:
+        if subject is None or not isinstance(value, exp.Literal):
             return None
+        if not value.is_string:
+            return self._number_comparison(subject, op, value, negated)
         if negated:  # the subject is never NULL here (or guarded below): FALSE is the converse
             op = _NEGATED[op]
         text = str(value.this)
@@ -248,6 +254,18 @@ class Translator:
                 return None
             return f"{column.filter_name} {op} {aip160_quote(rfc3339(moment))}", True
         return f"{column.filter_name} {op} {aip160_quote(text)}", True
+
+    def _number_comparison(self, subject: exp.Expression, op: str, value: exp.Literal,
+                           negated: bool) -> tuple[str, bool] | None:
+        """`step >= 100` on an INTEGER column with an integer literal (the same comparison in
+        SQL and in AIP-160: no NULL, no affinity to differ)."""
+        name = self.column_name(subject)
+        column = self.table.column(name) if name else None
+        text = str(value.this)
+        if column is None or column.type != INTEGER or not column.filter_name or \
+                not text.lstrip("-").isdigit() or column.path_parameter:
+            return None
+        return f"{column.filter_name} {_NEGATED[op] if negated else op} {int(text)}", True
 
     def _label_key(self, node: exp.Expression) -> str | None:
         """`json_extract(labels, '$.key')`, `labels ->> '$.key'` or `labels ->> 'key'` (SQLite

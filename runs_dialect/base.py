@@ -279,9 +279,10 @@ class RunsDialect(default.DefaultDialect):
     @cached
     def get_pk_constraint(self, connection: Any, table_name: str, schema: str | None = None,
                           **kw: Any) -> ReflectedPrimaryKeyConstraint:
-        _table(table_name, schema)
-        # The resource name identifies a row, and UPDATE/DELETE ... WHERE name = ? address it.
-        return {"constrained_columns": ["name"], "name": None}
+        # A resource's name identifies its row (UPDATE/DELETE ... WHERE name = ? address it);
+        # a data point, its series and step.
+        return {"constrained_columns": list(_table(table_name, schema).key_columns),
+                "name": None}
 
     @cached
     def get_foreign_keys(self, connection: Any, table_name: str, schema: str | None = None,

@@ -54,7 +54,7 @@ def test_rows_are_the_apis(series: tuple[World, str, list[dict[str, Any]]]) -> N
             "STRING", "STRING", "STRING", "STRING"]
         expected = [(s["name"], s["displayName"], s.get("description", ""), s["valueType"],
                      s.get("pluginName", ""), base64.b64decode(s.get("pluginData", "")),
-                     s.get("metadata", {}), s.get("etag", ""), s["name"].rsplit("/", 1)[1], run,
+                     s.get("metadata"), s.get("etag", ""), s["name"].rsplit("/", 1)[1], run,
                      EXPERIMENT, PROJECT) for s in listed]
         assert sorted(rows, key=repr) == sorted(expected, key=repr)
     assert any(r[5] == b"\x00\x01\xff" and r[2] == "it's é" for r in rows)

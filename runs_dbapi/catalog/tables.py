@@ -1,172 +1,22 @@
-"""The tables the driver exposes, declared as data: columns, types, path, push-down and methods.
-
-Everything the planner, the dialect and the CLI know about a table comes from here.
-"""
+"""The tables the driver exposes, declared as data (see `model` for what a declaration says)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
-STRING, TIMESTAMP, JSON, INTEGER, BOOLEAN = "STRING", "TIMESTAMP", "JSON", "INTEGER", "BOOLEAN"
-FLOAT, BYTES = "FLOAT", "BYTES"
-_PROTO3_DEFAULTS: dict[str, Any] = {STRING: "", INTEGER: 0, FLOAT: 0.0, BOOLEAN: False,
-                                    JSON: {}, BYTES: b""}
-
-# The seed's list parameters: WHERE terms sent to the API as written, never columns of a row.
-LIST_PARAMETERS = ("filter", "orderBy", "pageSize", "pageToken", "readMask")
-# The seed names request-body fields `data__<field>` (StackQL's convention) in INSERT and UPDATE.
-BODY_PREFIX = "data__"
-# The seed's UPDATE names the patch's field mask as a WHERE term.
-UPDATE_MASK_PARAMETER = "updateMask"
-# The seed's batch_create INSERT passes the batchCreate request list as written.
-BATCH_REQUESTS_COLUMN = "requests"
-
-SCHEMA_ALIASES = ("google.aiplatform", "aiplatform")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    description: str = ""
-    api_field: str | None = None  # field of the API resource; None for path parameters
-    filter_name: str | None = None  # AIP-160 field the predicate pushes down to
-    order_name: str | None = None  # orderBy field
-    output_only: bool = False
-    path_parameter: bool = False
-    writable: bool = False  # settable by create and patch
-
-    @property
-    def default(self) -> Any:
-        """The value of the field when the API omits it: proto3's default for its type (a
-        timestamp is a message, so an omitted one is unset: NULL)."""
-        if self.path_parameter:
-            return None
-        return _PROTO3_DEFAULTS.get(self.type)
-
-
-@dataclass(frozen=True)
-class Procedure:
-    """A method reached with EXEC (StackQL's lifecycle methods), e.g. runs.write."""
-
-    name: str
-    verb: str  # the `:verb` of the POST
-    description: str
-    json_fields: tuple[str, ...]  # fields of the @@json body that hold JSON values
-
-
-@dataclass(frozen=True)
-class BatchCreate:
-    """A table's `:batchCreate`: where it is posted and how many requests one call takes.
-
-    The URL is the resource named by the path up to `target`, then `/{collection}` when
-    `through_collection` (`{experiment}/runs:batchCreate`), else nothing
-    (`{experiment}:batchCreate`, whose requests each name a run as their parent).
-    """
-
-    target: str  # the path column of the resource the batchCreate is posted to
-    through_collection: bool = True
-    verb: str = "batchCreate"
-
-
-@dataclass(frozen=True)
-class Writes:
-    """How a table's resources are written: the create, batchCreate, patch and delete rules of
-    the API (reference, section 2 and 3), read by the write module, which names no resource.
-
-    The create call's ID query parameter is `Table.id_parameter` (None: the server assigns the
-    ID), the batch limit `Table.batch_max`; columns say what is `writable` (by create and
-    patch) and `output_only`.
-    """
-
-    id_required: bool = False  # the API refuses a create without an ID
-    driver_ids: bool = False  # the driver chooses an ID (a UUID) when the row gives none, so
-    # that a retried create stays idempotent; without an ID a create is never repeated
-    batch: BatchCreate | None = None  # None: one create per row
-    required: tuple[str, ...] = ()  # columns a create must set (non-empty)
-    unique: tuple[str, ...] = ()  # columns unique among the resources of one parent
-    immutable: tuple[str, ...] = ()  # set by create only, never patched
-    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (column, the values it takes)
-    labels: str | None = None  # the column holding labels (the API's label rules apply)
-    etag: str | None = "etag"  # the column of the AIP-154 etag sent with patches
-    create_operation: bool = False  # create returns a long-running Operation
-    patch_operation: bool = False  # patch returns a long-running Operation
-    delete_operation: bool = True  # delete returns a long-running Operation
-
-    def choices_of(self, column: str) -> tuple[str, ...]:
-        return next((values for name, values in self.choices if name == column), ())
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str  # SQL name
-    message: str  # API message name
-    list_field: str  # field of the list response holding the resources
-    path: tuple[str, ...]  # path-parameter columns, outermost first; the last is the own ID
-    columns: tuple[Column, ...]
-    description: str = ""
-    page_max: int = 1000
-    writable: bool = False
-    id_parameter: str | None = None  # the create call's ID query parameter (the seed's name)
-    procedures: tuple[Procedure, ...] = ()
-    batch_max: int = 1000  # requests per batchCreate
-    collection: str = ""  # the API collection (`timeSeries`), when it is not the SQL name
-    writes: Writes = Writes()  # how rows are written, when `writable`
-
-    @property
-    def api_collection(self) -> str:
-        return self.collection or self.name
-
-    @property
-    def create_field(self) -> str:
-        """The field of a create request (batchCreate's `requests[]`) holding the resource:
-        `tensorboardRun` for TensorboardRun."""
-        return self.message[0].lower() + self.message[1:]
-
-    def batch_url(self, path: Mapping[str, str]) -> str:
-        """The `:batchCreate` URL (without `/v1/`) of rows whose path is `path`."""
-        batch = self.writes.batch
-        if batch is None:
-            raise ValueError(f"{self.name} has no batchCreate")
-        target = "/".join(f"{name[:-2]}/{path[name]}"
-                          for name in self.path[:self.path.index(batch.target) + 1])
-        collection = f"/{self.api_collection}" if batch.through_collection else ""
-        return f"{target}{collection}:{batch.verb}"
-
-    @property
-    def parent_path(self) -> tuple[str, ...]:
-        return self.path[:-1]
-
-    @property
-    def id_column(self) -> str:
-        return self.path[-1]
-
-    def column(self, name: str) -> Column | None:
-        folded = name.lower()
-        return next((c for c in self.columns if c.name.lower() == folded), None)
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def resource_name(self, path: Mapping[str, str], *, parent: bool = False) -> str:
-        """`projects/p/locations/l/...` from path parameters (`projectsId` -> `projects/p`)."""
-        names = self.parent_path if parent else self.path
-        return "/".join(f"{name[:-2]}/{path[name]}" for name in names)
-
-    def parse_name(self, name: str) -> dict[str, str] | None:
-        """Path parameters from a resource name of this table, or None if it is not one."""
-        parts = name.split("/")
-        if len(parts) != 2 * len(self.path):
-            return None
-        path = {}
-        for index, column in enumerate(self.path):
-            if parts[2 * index] != column[:-2] or not parts[2 * index + 1]:
-                return None
-            path[column] = parts[2 * index + 1]
-        return path
+from .model import (
+    BOOLEAN,
+    BYTES,
+    FLOAT,
+    INTEGER,
+    JSON,
+    STRING,
+    TIMESTAMP,
+    BatchCreate,
+    Column,
+    PointReads,
+    Procedure,
+    Table,
+    Writes,
+)
 
 
 def _path_columns(names: tuple[str, ...]) -> tuple[Column, ...]:
@@ -373,7 +223,7 @@ TIME_SERIES = Table(
                "65KB.", api_field="pluginData", writable=True),
         Column("metadata", JSON, "Output only. Scalar, Tensor, or Blob metadata for this "
                "TensorboardTimeSeries: maxStep, maxWallTime, maxBlobSequenceLength.",
-               api_field="metadata", output_only=True),
+               api_field="metadata", output_only=True, message=True),
         Column("createTime", TIMESTAMP, "Output only. Timestamp when this "
                "TensorboardTimeSeries was created.", api_field="createTime",
                filter_name="create_time", order_name="create_time", output_only=True),
@@ -385,7 +235,52 @@ TIME_SERIES = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (RUNS, EXPERIMENTS, TENSORBOARDS, TIME_SERIES)}
+TIME_SERIES_DATA = Table(
+    name="time_series_data",
+    collection="timeSeries",
+    message="TimeSeriesDataPoint",
+    list_field="timeSeriesDataPoints",
+    path=_TIME_SERIES_PATH,  # a point's own path is its series'; its key is the step
+    description="The data points of TensorboardTimeSeries, one row per point: a training curve "
+                "(scalar by step), tensors or blob references. Read exactly (never a sample), "
+                "written in bulk; points cannot be updated or deleted (delete the series).",
+    writable=True,
+    points=PointReads(
+        series_table="time_series",
+        series_fields=("displayName", "valueType"),
+        batch_read_verb="batchRead",
+        batch_read_max=100,
+        sample_limits=(("SCALAR", 1000), ("TENSOR", 100), ("BLOB_SEQUENCE", 100)),
+        export_verb="exportTensorboardTimeSeries",
+        export_field="timeSeriesDataPoints",
+        export_page_max=10_000,
+        write_verb="write",
+        write_points_max=5000,
+        value_fields=(("SCALAR", "scalar"), ("TENSOR", "tensor"), ("BLOB_SEQUENCE", "blobs")),
+    ),
+    columns=(
+        *_path_columns(_TIME_SERIES_PATH),
+        Column("displayName", STRING, "The display name of the point's series (TensorBoard's "
+               "tag, e.g. loss).", api_field="displayName", filter_name="display_name",
+               writable=True),
+        Column("valueType", STRING, "The value type of the point's series: SCALAR, TENSOR or "
+               "BLOB_SEQUENCE.", api_field="valueType", filter_name="value_type", writable=True),
+        Column("step", INTEGER, "Step index of this data point within the run.",
+               api_field="step", filter_name="step", order_name="step", writable=True),
+        Column("wallTime", TIMESTAMP, "Wall clock timestamp when this data point is "
+               "generated by the end user.", api_field="wallTime", filter_name="wall_time",
+               order_name="wall_time", writable=True),
+        Column("scalar", FLOAT, "The value of a SCALAR series' point.", api_field="scalar.value",
+               writable=True, message=True),
+        Column("tensor", JSON, "A TENSOR series' point: its value (base64) and version number.",
+               api_field="tensor", writable=True, message=True),
+        Column("blobs", JSON, "A BLOB_SEQUENCE series' point: its blob references.",
+               api_field="blobs.values", writable=True, message=True),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (RUNS, EXPERIMENTS, TENSORBOARDS, TIME_SERIES,
+                                                TIME_SERIES_DATA)}
 
 # The seed's list response, one row per API page (`SELECT nextPageToken, tensorboardRuns ...`).
 PAGE_COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -394,7 +289,7 @@ PAGE_COLUMNS: dict[str, tuple[Column, ...]] = {
                "A token to retrieve the next page; omitted on the last page."),
         Column(t.list_field, JSON, f"The {t.message}s of this page."),
     )
-    for t in TABLES.values()
+    for t in TABLES.values() if t.points is None
 }
 
 
