@@ -102,9 +102,10 @@ def column_notes(table: Table) -> list[list[str]]:
 
 def describe_table(table: Table) -> str:
     lines = [f"{table.name}: {table.description}", aligned(column_notes(table)).rstrip("\n")]
-    page = ", ".join(c.name for c in PAGE_COLUMNS[table.name])
-    lines.append(f"  list parameters (WHERE name = '...'): {', '.join(LIST_PARAMETERS)}")
-    lines.append(f"  page columns (one row per API page): {page}")
+    if table.name in PAGE_COLUMNS:  # a table of resources listed by pages (not of points)
+        page = ", ".join(c.name for c in PAGE_COLUMNS[table.name])
+        lines.append(f"  list parameters (WHERE name = '...'): {', '.join(LIST_PARAMETERS)}")
+        lines.append(f"  page columns (one row per API page): {page}")
     if table.writable:
         fields = [c.name for c in table.columns if c.writable] + ["etag"]
         lines.append("  INSERT and UPDATE fields: "
@@ -133,7 +134,7 @@ class Completer:
         self.tables = list(TABLES)
         names: dict[str, None] = {}
         for table in TABLES.values():
-            for column in (*table.columns, *PAGE_COLUMNS[table.name]):
+            for column in (*table.columns, *PAGE_COLUMNS.get(table.name, ())):
                 names[column.name] = None
             names.update({f"{BODY_PREFIX}{c.name}": None for c in table.columns if c.writable})
         names.update({p: None for p in LIST_PARAMETERS})
