@@ -12,8 +12,8 @@ hosts over HTTPS (`is_google_host`), unless the caller names the host in `creden
 Credentials passed by value (`access_token`, `credentials_info`, a `credentials` object) go to the
 endpoint the caller named. Plain `http://` carries credentials to loopback addresses only. A
 non-Google endpoint with nothing to send is reached anonymously. `credentials_allowed` is the
-decision; the session built here also refuses to send its credentials to any host but its
-endpoint's.
+decision (in `runs_dbapi.hosts`, with the rest of the host policy); the session built here also
+refuses to send its credentials to any host but its endpoint's.
 
 Secrets (private keys, tokens, refresh tokens, key files) never appear in an exception message,
 a log line or a repr made here.
@@ -21,7 +21,6 @@ a log line or a repr made here.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -37,12 +36,24 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import parse_url
 
 from .exceptions import REDACTED, InterfaceError, redact
+from .hosts import (
+    IAM_HOST,
+    credentials_allowed,
+    host_of,
+    is_google_host,
+    is_loopback,
+    opt_in_hint,
+    parse_credentials_hosts,
+    port_of,
+    split_url,
+)
 
 if TYPE_CHECKING:
     import google.auth.credentials
 
-__all__ = ["CLOUD_PLATFORM_SCOPE", "build_session", "credentials_allowed", "default_endpoint",
-           "is_google_host", "parse_credentials_hosts"]
+# The host policy lives in `runs_dbapi.hosts`; its public names are kept importable from here.
+__all__ = ["CLOUD_PLATFORM_SCOPE", "IAM_HOST", "build_session", "credentials_allowed",
+           "default_endpoint", "is_google_host", "is_loopback", "parse_credentials_hosts"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,15 +61,6 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 SCOPES = (CLOUD_PLATFORM_SCOPE,)
 
 _IAM_GENERATE_PATH = "/v1/projects/-/serviceAccounts/{}:generateAccessToken"
-IAM_HOST = "iamcredentials.googleapis.com"
-
-# The Vertex AI API hosts: global, regional (`us-central1-aiplatform...`), and Private Service
-# Connect names (`us-central1-aiplatform-myendpoint.p.googleapis.com`); the IAM Credentials API
-# for impersonation (and its mTLS name, which google-auth uses with client certificates).
-_API_HOST = re.compile(r"(?:[a-z0-9]+(?:-[a-z0-9]+)*-)?aiplatform\.googleapis\.com")
-_PSC_HOST = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.p\.googleapis\.com")
-_IAM_HOSTS = (IAM_HOST, "iamcredentials.mtls.googleapis.com")
-_LOCAL_NAMES = ("localhost",)
 
 # Fields of a credentials JSON whose values are secrets, scrubbed from any message quoting them.
 _SECRET_FIELDS = ("private_key", "private_key_id", "refresh_token", "client_secret", "token",
@@ -166,125 +168,6 @@ def _iam_endpoint(override: str | None, service_account: str) -> str | None:
     return override.rstrip("/") + _IAM_GENERATE_PATH.format(service_account)
 
 
-# -- where credentials may go ------------------------------------------------------------------
-
-
-def _split(url: str, option: str) -> SplitResult:
-    """`url` split, refusing what different URL parsers could read as different hosts."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InterfaceError(f"{option}: expected an http(s) URL, got {redact(url)!r}")
-    if ("@" in parts.netloc or "\\" in url or any(c.isspace() or ord(c) < 32 for c in url)
-            or parts.query or parts.fragment):
-        raise InterfaceError(
-            f"{option}: expected a URL such as https://host[:port][/path], with no user, "
-            f"query or fragment, got {redact(url)!r}"
-        )
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise InterfaceError(f"{option}: bad port in {redact(url)!r}") from None
-    return parts
-
-
-def _host(parts: SplitResult) -> str:
-    return (parts.hostname or "").rstrip(".").lower()
-
-
-def _port(parts: SplitResult) -> int:
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def is_loopback(host: str) -> bool:
-    """`localhost` or a loopback address literal (127.0.0.0/8, ::1); names are not resolved."""
-    host = host.strip("[]").rstrip(".").lower()
-    if host in _LOCAL_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_google_host(url: str, *, iam: bool = False) -> bool:
-    """Whether `url` is a Google API host for the driver over HTTPS on the standard port: the
-    Vertex AI API (`iam=False`) or the IAM Credentials API (`iam=True`)."""
-    try:
-        parts = _split(url, "endpoint")
-    except InterfaceError:
-        return False
-    if parts.scheme != "https" or _port(parts) != 443:
-        return False
-    host = _host(parts)
-    if iam:
-        return host in _IAM_HOSTS or bool(_PSC_HOST.fullmatch(host))
-    return bool(_API_HOST.fullmatch(host) or _PSC_HOST.fullmatch(host))
-
-
-HostPattern = tuple[str, "int | None"]
-
-
-def parse_credentials_hosts(value: str | Iterable[str] | None) -> tuple[HostPattern, ...]:
-    """The hosts named by `credentials_hosts`: a comma-separated string or a list of `host`
-    (any port), `host:port`, `[v6-address]:port` or a URL (`http://127.0.0.1:8471`)."""
-    if value is None:
-        return ()
-    items = value.split(",") if isinstance(value, str) else list(value)
-    found: list[HostPattern] = []
-    for item in items:
-        if not isinstance(item, str):
-            raise InterfaceError(f"credentials_hosts: expected host names, got "
-                                 f"{type(item).__name__}")
-        text = item.strip()
-        if not text:
-            if isinstance(value, str) and value.strip():
-                continue  # a trailing comma
-            raise InterfaceError("credentials_hosts: an empty host name")
-        parts = urlsplit(text if "://" in text else f"https://{text}")
-        try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if ("@" in parts.netloc or "*" in text or port == -1 or not parts.hostname
-                or parts.path not in ("", "/") or parts.query or parts.fragment):
-            raise InterfaceError(
-                f"credentials_hosts: expected host, host:port or a URL such as "
-                f"http://127.0.0.1:8471 (no wildcards), got {redact(text)!r}"
-            )
-        if "://" in text and port is None:
-            port = 443 if parts.scheme == "https" else 80
-        found.append((_host(parts), port))
-    return tuple(found)
-
-
-def _named(parts: SplitResult, hosts: Iterable[HostPattern]) -> bool:
-    host, port = _host(parts), _port(parts)
-    return any(h == host and p in (None, port) for h, p in hosts)
-
-
-def credentials_allowed(url: str, credentials_hosts: str | Iterable[str] | None = None, *,
-                        explicit: bool = False, iam: bool = False) -> str | None:
-    """None when credentials may be sent to `url`; otherwise why not.
-
-    Plain http carries credentials to loopback hosts only, whatever else is said. Over HTTPS,
-    credentials go to Google API hosts (`is_google_host`), to the hosts named in
-    `credentials_hosts`, and, when `explicit` (passed by value: a token, a key's JSON, a
-    credentials object), to any host.
-    """
-    parts = _split(url, "iam_endpoint_override" if iam else "endpoint")
-    host = _host(parts)
-    if parts.scheme == "http" and not is_loopback(host):
-        return (f"{host} is reached over plain http, which carries credentials to loopback "
-                "addresses only; use https")
-    if is_google_host(url, iam=iam) or _named(parts, parse_credentials_hosts(credentials_hosts)):
-        return None
-    if explicit:
-        return None
-    return (f"{host}:{_port(parts)} is not a Google API host, and only credentials passed by "
-            "value (access_token, credentials_info, credentials) go to other hosts unless "
-            "credentials_hosts names them")
-
-
 class _HostBoundSession(requests.Session):
     """Mixed into google-auth's AuthorizedSession (`_bound_session`): every request must go to
     the endpoint's scheme, host and port, so that its credentials reach no other host."""
@@ -306,13 +189,6 @@ class _HostBoundSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def _opt_in_hint(parts: SplitResult) -> str:
-    if parts.scheme == "http" and not is_loopback(_host(parts)):
-        return "Use an https:// URL"
-    return ("To send them there, name the host in credentials_hosts (e.g. "
-            f"credentials_hosts='{_host(parts)}:{_port(parts)}')")
-
-
 def _bound_session(credentials: google.auth.credentials.Credentials, parts: SplitResult,
                    refresh_status_codes: tuple[int, ...]) -> requests.Session:
     """An AuthorizedSession whose requests may go to the endpoint of `parts` only."""
@@ -323,7 +199,7 @@ def _bound_session(credentials: google.auth.credentials.Credentials, parts: Spli
 
     session: requests.Session = BoundSession(  # type: ignore[no-untyped-call]
         credentials, refresh_status_codes=refresh_status_codes, default_host=parts.hostname)
-    session._runs_origin = (parts.scheme, _host(parts), _port(parts))  # type: ignore[attr-defined]
+    session._runs_origin = (parts.scheme, host_of(parts), port_of(parts))  # type: ignore[attr-defined]
     return session
 
 
@@ -412,7 +288,7 @@ def build_session(
     surfaces then (as `OperationalError`, from the REST client). Bad options raise
     `InterfaceError` naming the option, never its secret.
     """
-    parts = _split(endpoint, "endpoint")
+    parts = split_url(endpoint, "endpoint")
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
         raise InterfaceError(f"pool_size: expected a positive integer, got {pool_size!r}")
     parse_credentials_hosts(credentials_hosts)  # refuse a malformed list whatever happens next
@@ -431,13 +307,13 @@ def build_session(
         if asked:
             raise InterfaceError(
                 f"{' and '.join(asked)}: not sending credentials to the endpoint: {why_not}. "
-                f"{_opt_in_hint(parts)}; to send none, use anonymous=True"
+                f"{opt_in_hint(parts)}; to send none, use anonymous=True"
             )
         # An emulator on loopback is the usual case; a remote host that gets no credentials
         # may be a proxy that expected them, and its 401 would not say why.
-        logger.log(logging.INFO if is_loopback(_host(parts)) else logging.WARNING,
+        logger.log(logging.INFO if is_loopback(host_of(parts)) else logging.WARNING,
                    "endpoint %s://%s:%d: sending no credentials (%s)", parts.scheme,
-                   _host(parts), _port(parts), why_not)
+                   host_of(parts), port_of(parts), why_not)
         if quota_project is not None:
             logger.warning("no credentials are sent to this endpoint: ignoring quota_project")
         session: requests.Session = requests.Session()
@@ -473,7 +349,7 @@ def build_session(
                 raise InterfaceError(
                     f"iam_endpoint_override: not sending {source or 'application default'} "
                     f"credentials there: {iam_why_not}. "
-                    f"{_opt_in_hint(_split(iam_url or '', 'iam_endpoint_override'))}"
+                    f"{opt_in_hint(split_url(iam_url or '', 'iam_endpoint_override'))}"
                 )
         creds, described, refreshable = _source_credentials(
             credentials=credentials, credentials_path=credentials_path,
