@@ -96,7 +96,7 @@ def name_outputs(tree: exp.Expression, sql: str, tokens: Sequence[Token]) -> Non
     lists = [items for items in _select_lists(tokens) if items]
     for node in list(tree.find_all(exp.Select, exp.Returning)):
         projections = node.expressions
-        if not projections:
+        if not projections or _named_by_cte(node):
             continue
         chosen = _list_of(projections, lists)
         if chosen is None or len(chosen) != len(projections):
@@ -107,6 +107,18 @@ def name_outputs(tree: exp.Expression, sql: str, tokens: Sequence[Token]) -> Non
             text = sql[start:end + 1]
             projection.replace(exp.Alias(this=projection.copy(),
                                          alias=exp.to_identifier(text, quoted=True)))
+
+
+def _named_by_cte(select: exp.Expression) -> bool:
+    """Whether a CTE's column list (`WITH n(i) AS (...)`) names this select's outputs."""
+    node = select
+    while isinstance(node.parent, (exp.SetOperation, exp.Subquery, exp.Paren)):
+        node = node.parent
+    parent = node.parent
+    if not isinstance(parent, exp.CTE):
+        return False
+    alias = parent.args.get("alias")
+    return isinstance(alias, exp.TableAlias) and bool(alias.columns)
 
 
 def _list_of(projections: Sequence[exp.Expression], lists: list[list[tuple[int, int]]]

@@ -55,6 +55,14 @@ class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
         }
 
     class Generator(SQLite.Generator):  # type: ignore[misc]
+        def tablealias_sql(self, expression: exp.TableAlias) -> str:
+            # SQLite names a CTE's columns (`WITH n(i) AS ...`), though not a table's: some
+            # sqlglot releases drop the list for both.
+            if isinstance(expression.parent, exp.CTE) and expression.columns:
+                columns = self.expressions(expression, key="columns", flat=True)
+                return f"{self.sql(expression, 'this')}({columns})"
+            return str(super().tablealias_sql(expression))
+
         TRANSFORMS = {
             **SQLite.Generator.TRANSFORMS,
             exp.JSONExtract: _arrow("->"),
