@@ -129,6 +129,23 @@ class Store:
             )
             return value
 
+    def is_empty(self) -> bool:
+        with self.lock:
+            return self._db.execute("SELECT 1 FROM resources LIMIT 1").fetchone() is None
+
+    def copy_to(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into another connection (SQLite's online backup)."""
+        with self.lock:
+            self._db.backup(target)
+
+    def copy_from(self, source: sqlite3.Connection) -> None:
+        """Replace the whole database by a copy of another connection's."""
+        with self.lock:
+            source.backup(self._db)
+            last = self._db.execute("SELECT max(update_time) FROM resources").fetchone()[0]
+            if last:
+                self._last_time = max(self._last_time, parse_time(last))
+
     # -- resources ---------------------------------------------------------------------------
 
     def get(self, name: str) -> Record | None:
@@ -249,6 +266,14 @@ class Store:
                 "VALUES (?, ?, ?, ?)",
                 [(series, step, wall, json.dumps(value)) for step, wall, value in points],
             )
+
+    def put_encoded_points(self, rows: Sequence[tuple[str, int, str, str]]) -> None:
+        """Store (series, step, wall time, value as JSON text) rows in bulk (the demo's seeding);
+        a step written again is overwritten."""
+        with self.lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO points (series, step, wall_time, value) "
+                "VALUES (?, ?, ?, ?)", rows)
 
     def points(self, series: str) -> list[tuple[int, str, dict[str, Any]]]:
         with self.lock:
