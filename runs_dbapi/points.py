@@ -3,8 +3,9 @@ selects, read exactly, never a sample.
 
 The series come first: listed under each run (their display name and value type pushed into the
 listing's filter) or got by key. Their points then come from `batchRead`, many series a call,
-when nothing narrows or orders them; `batchRead` samples a series above its limit, so a series
-whose answer reaches the limit is read again in full through the export verb. Points that a
+when nothing narrows or orders them (a series alone in its group is exported instead);
+`batchRead` samples a series above its limit, so a series whose answer reaches the limit is
+read again in full through the export verb. Points that a
 filter narrows (step, wall time) or that must come in order, or within a limit, come from the
 export verb alone, which pages through every matching point in order.
 """
@@ -43,7 +44,10 @@ class PointSources:
         if point_filter or scan.order_by or scan.limit is not None:
             return [self._export(spec, path, found, point_filter, scan)
                     for path, found in series]
-        return [self._batch_read(spec, series_table, group)
+        # batchRead saves calls only by reading several series at once: a series read alone
+        # is exported (one call up to a page of points, and never a sample to read again).
+        return [self._batch_read(spec, series_table, group) if len(group) > 1
+                else self._export(spec, *group[0], "", None)
                 for group in _groups(series, series_table, spec.batch_read_max)]
 
     # -- the series ---------------------------------------------------------------------------

@@ -79,9 +79,20 @@ def test_a_long_series_is_read_whole_never_sampled(
     expected = [(int(p["step"]), p["scalar"]["value"])
                 for p in exported(world, experiment, "a", ids["a/loss"])]
     assert sorted(got) == sorted(expected)
-    # One batchRead (a sample of 1,000: at the limit), then the whole series by export.
-    assert calls.get("tensorboards.batchRead") == 1
+    # A series read alone is exported (whole, one page), never batchRead (a sample of 1,000).
+    assert "tensorboards.batchRead" not in calls
     assert calls.get("timeSeries.exportTensorboardTimeSeries") == 1
+
+
+def test_a_short_series_read_alone_is_one_export(
+        curves: tuple[World, str, dict[str, str]]) -> None:
+    world, experiment, _ = curves
+    world.emu.reset_stats()
+    got = rows(world, experiment, "SELECT step, scalar FROM time_series_data "
+                                  "WHERE runsId = 'b' AND displayName = 'loss'")
+    assert sorted(got) == [(step, 1.0 / (step + 1)) for step in range(40)]
+    assert world.emu.stats()["calls"] == {"timeSeries.list": 1,
+                                          "timeSeries.exportTensorboardTimeSeries": 1}
 
 
 def test_many_series_are_read_together(curves: tuple[World, str, dict[str, str]]) -> None:
