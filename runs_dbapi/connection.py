@@ -65,6 +65,7 @@ class Connection:
         retry: RetryPolicy | None = None,
         pushdown: bool = True,
         wait_operations: bool = True,
+        ordered_inserts: bool = True,
         max_workers: int = 32,
         progress: Progress | None = None,
         cache_ttl: float | None = None,
@@ -113,8 +114,11 @@ class Connection:
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="runs-dbapi")
         self._executor = QueryExecutor(self.client, self._pool)
+        # ordered_inserts=False: an INSERT's batchCreate chunks are sent at once (creation
+        # order across chunks not kept), for large loads.
         self._writes = WriteExecutor(self.client, self._pool, self._query, self.defaults,
-                                     wait_operations=wait_operations)
+                                     wait_operations=wait_operations,
+                                     ordered_inserts=ordered_inserts)
         self._lock = threading.Lock()
         # Open result sets, by id: Result is a dataclass, so unhashable (no WeakSet).
         self._results: weakref.WeakValueDictionary[int, Result] = weakref.WeakValueDictionary()

@@ -124,6 +124,7 @@ OPTIONS: dict[str, Callable[[str, str], Any]] = {
     "timeout": _positive_float,
     "pushdown": _boolean,
     "wait_operations": _boolean,
+    "ordered_inserts": _boolean,
     "max_workers": _positive_int,
     # The shared time-to-live cache of API reads (runs_dbapi.cache): off unless given.
     "cache_ttl": _positive_float,

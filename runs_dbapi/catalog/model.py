@@ -121,6 +121,18 @@ class PointReads:
     write_points_max: int  # points per write call
     value_fields: tuple[tuple[str, str], ...]  # (value type, the column holding its value)
     point_key: tuple[str, ...] = ("step",)  # what tells the points of a series apart
+    # Writing (runs_dbapi.writes.points): a row names its series by the series table's unique
+    # field (its display name) or its ID; missing series are created through the series
+    # table's batchCreate, with the plugin name of their value type.
+    write_target: str = "experimentsId"  # the path column of the resource `write_verb` is on
+    write_requests_field: str = "writeRunDataRequests"  # the write body's list of requests
+    write_run_field: str = "tensorboardRun"  # a request's run (its resource name)
+    write_data_field: str = "timeSeriesData"  # a request's list of series data
+    values_field: str = "values"  # a series data's list of points
+    value_type_field: str = "valueType"  # the series' (and the row's) value type
+    wall_time_field: str = "wallTime"  # the point's time, now (UTC) when a row gives none
+    plugin_names: tuple[tuple[str, str], ...] = ()  # (value type, pluginName of a new series)
+    plugin_field: str = "pluginName"  # the series' field naming its plugin
 
     def sample_limit(self, value_type: str) -> int:
         return dict(self.sample_limits).get(value_type, min(n for _, n in self.sample_limits))

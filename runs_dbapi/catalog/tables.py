@@ -257,6 +257,7 @@ TIME_SERIES_DATA = Table(
         write_verb="write",
         write_points_max=5000,
         value_fields=(("SCALAR", "scalar"), ("TENSOR", "tensor"), ("BLOB_SEQUENCE", "blobs")),
+        plugin_names=(("SCALAR", "scalars"),),
     ),
     columns=(
         *_path_columns(_TIME_SERIES_PATH),

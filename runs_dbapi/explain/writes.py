@@ -51,6 +51,15 @@ class _DryClient:
                           key=(name.split("/")[-2], "delete")))
         return {"name": f"{name}/operations/explain", "done": True}
 
+    def post(self, name_with_verb: str, body: Any, *, idempotent: bool = False
+             ) -> dict[str, Any]:
+        """A verb's POST (a write of data points): recorded, not sent."""
+        name, verb = name_with_verb.rsplit(":", 1)
+        collection = name.split("/")[-2]
+        self._record(Step(f"{collection}.{verb}", f"POST /v1/{name_with_verb}", "",
+                          f"one {verb} call", key=(collection, verb)))
+        return {}
+
     def wait_operation(self, operation: Mapping[str, Any], **_: Any) -> Mapping[str, Any]:
         return operation
 

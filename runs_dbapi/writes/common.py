@@ -70,7 +70,13 @@ def partial_failure(error: Error, written: list[str], failed: list[str], total: 
 
 
 def writable_names() -> str:
-    return ", ".join(t.name for t in TABLES.values() if t.writable)
+    return ", ".join(t.name for t in TABLES.values() if t.writable and t.points is None)
+
+
+def _insert_only() -> str:
+    """Tables of data points take INSERT only (the API neither updates nor deletes points)."""
+    names = [t.name for t in TABLES.values() if t.writable and t.points is not None]
+    return f"; {', '.join(names)} INSERT only" if names else ""
 
 
 def written_table(node: exp.Expression | None) -> tuple[Table, exp.Table]:
@@ -83,7 +89,7 @@ def written_table(node: exp.Expression | None) -> tuple[Table, exp.Table]:
         name = ".".join(p.name for p in table_node.parts)
         raise NotSupportedError(
             f"Table {name!r} cannot be written: only {writable_names()} accept INSERT, UPDATE "
-            "and DELETE."
+            f"and DELETE{_insert_only()}."
         )
     return table, table_node
 
@@ -148,12 +154,16 @@ class WriteBase:
     """The connection's means of writing, shared by INSERT, UPDATE and DELETE."""
 
     def __init__(self, client: RestClient, pool: ThreadPoolExecutor, run_query: QueryRunner,
-                 defaults: Path, *, wait_operations: bool = True) -> None:
+                 defaults: Path, *, wait_operations: bool = True,
+                 ordered_inserts: bool = True) -> None:
         self.client = client
         self.pool = pool
         self.run_query = run_query
         self.defaults = defaults
         self.wait_operations = wait_operations
+        # False: an INSERT's batchCreate chunks go out at once (creation order across chunks
+        # not kept); True: one after another, in input order.
+        self.ordered_inserts = ordered_inserts
 
     def finished(self, answer: Json, *, what: str) -> Json:
         """The resource of a create or patch: the answer itself, or, when it is an Operation,

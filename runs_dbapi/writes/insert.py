@@ -73,14 +73,7 @@ class Inserter(WriteBase):
         """INSERT ... VALUES / SELECT; `parameter_sets` are executemany's parameters."""
         table, _ = written_table(tree.this)
         refuse_clauses(tree, {"alternative": "INSERT OR ...", "conflict": "ON CONFLICT"})
-        names = ([c.name for c in tree.this.expressions] if isinstance(tree.this, exp.Schema)
-                 else table.column_names)
-        rows = bound_value_rows(tree, parameter_sets) if parameter_sets else None
-        if rows is None:
-            rows = []
-            for statement in ([bind(tree, p) for p in parameter_sets] if parameter_sets
-                              else [tree]):
-                rows += self._source_rows(statement)
+        names, rows = self.statement_rows(table, tree, parameter_sets)
         fields = [field_name(n).lower() for n in names]
         as_written = BATCH_REQUESTS_COLUMN in fields
         if as_written:
@@ -104,6 +97,20 @@ class Inserter(WriteBase):
             paths = [own_path(table, r.path, c) for r, c in zip(new, created, strict=True)]
             return returning(tree, table, created, paths, len(created))
         return len(created)
+
+    def statement_rows(self, table: Table, tree: exp.Insert,
+                       parameter_sets: list[Parameters] | None) -> tuple[list[str], list[Row]]:
+        """The columns an INSERT names (all of the table's when it names none) and its rows:
+        VALUES, executemany's parameters, or what its SELECT returns."""
+        names = ([c.name for c in tree.this.expressions] if isinstance(tree.this, exp.Schema)
+                 else table.column_names)
+        rows = bound_value_rows(tree, parameter_sets) if parameter_sets else None
+        if rows is None:
+            rows = []
+            for statement in ([bind(tree, p) for p in parameter_sets] if parameter_sets
+                              else [tree]):
+                rows += self._source_rows(statement)
+        return names, rows
 
     def _source_rows(self, tree: exp.Insert) -> list[Row]:
         source = tree.expression
@@ -292,41 +299,86 @@ class Inserter(WriteBase):
         return self.finished(answer, what="create") if table.writes.create_operation \
             else answer
 
-    def _batch_create(self, table: Table, rows: list[NewRow]) -> list[Json]:
+    def _batch_create(self, table: Table, rows: list[NewRow], *,
+                      ordered: bool | None = None) -> list[Json]:
+        """batchCreates in chunks per target: one after another, in input order, or (`ordered`
+        False; by default the connection's `ordered_inserts`) all at once, each chunk still
+        all or nothing but the order of creation across chunks not kept."""
         created: dict[int, Json] = {}
         groups: dict[str, list[int]] = {}
         for row in rows:
             groups.setdefault(table.batch_url(row.path), []).append(row.index)
         chunks = [(url, indexes[i:i + table.batch_max]) for url, indexes in groups.items()
                   for i in range(0, len(indexes), table.batch_max)]
+        if not (self.ordered_inserts if ordered is None else ordered) and len(chunks) > 1:
+            return self._batch_create_at_once(table, rows, chunks)
         for url, indexes in chunks:
-            first = rows[indexes[0]]
-            parent = table.resource_name(first.path, parent=True)
-            requests = [{"parent": table.resource_name(rows[i].path, parent=True),
-                         table.create_field: rows[i].body,
-                         **({table.id_parameter: rows[i].path[table.id_column]}
-                            if table.id_parameter and rows[i].path.get(table.id_column)
-                            else {})}
-                        for i in indexes]
             try:
-                answer = self.client.batch_create(
-                    parent, table.api_collection, requests, url=url,
-                    resource_field=table.create_field, id_field=table.id_parameter,
-                    list_field=table.list_field)
+                answer = self._send_chunk(table, rows, url, indexes)
             except Error as refused:
                 self._batch_failed(table, rows, indexes, created, refused)
                 continue  # its outcome was unknown, and every row of it exists
-            resources = answer.get(table.list_field, [])
-            if not isinstance(resources, list) or len(resources) != len(indexes):
-                raise OperationalError(
-                    f"batchCreate {url} answered "
-                    f"{len(resources) if isinstance(resources, list) else 'no'} resources for "
-                    f"{len(indexes)} requests; {len(created)} rows of this INSERT were written "
-                    "before it."
-                )
-            created.update(zip(indexes, resources, strict=True))
-            logger.debug("batchCreate of %d %s: %s", len(indexes), table.name, url)
+            self._chunk_created(table, url, indexes, answer, created)
         return [created[i] for i in range(len(rows))]
+
+    def _send_chunk(self, table: Table, rows: list[NewRow], url: str, indexes: list[int]
+                    ) -> Json:
+        first = rows[indexes[0]]
+        parent = table.resource_name(first.path, parent=True)
+        requests = [{"parent": table.resource_name(rows[i].path, parent=True),
+                     table.create_field: rows[i].body,
+                     **({table.id_parameter: rows[i].path[table.id_column]}
+                        if table.id_parameter and rows[i].path.get(table.id_column)
+                        else {})}
+                    for i in indexes]
+        return self.client.batch_create(
+            parent, table.api_collection, requests, url=url,
+            resource_field=table.create_field, id_field=table.id_parameter,
+            list_field=table.list_field)
+
+    def _batch_create_at_once(self, table: Table, rows: list[NewRow],
+                              chunks: list[tuple[str, list[int]]]) -> list[Json]:
+        """Every chunk sent concurrently; when some fail, the error says which rows of the
+        whole INSERT were written, which were not, and which may have been."""
+        jobs = [(url, indexes, self.pool.submit(self._send_chunk, table, rows, url, indexes))
+                for url, indexes in chunks]
+        created: dict[int, Json] = {}
+        failures: list[tuple[list[int], Error]] = []
+        for url, indexes, job in jobs:
+            try:
+                answer = job.result()
+            except Error as error:
+                failures.append((indexes, error))
+                continue
+            self._chunk_created(table, url, indexes, answer, created)
+        first: Error | None = None
+        unknown: list[str] = []
+        for indexes, failure in failures:
+            try:
+                self._batch_failed(table, rows, indexes, created, failure)
+            except Error as raised:
+                first = first or raised
+                unknown += raised.rows_unknown or []
+        if first is not None:
+            written = [rows[i].label(table) for i in sorted(created)]
+            maybe = set(unknown)
+            failed = [r.label(table) for r in rows if r.index not in created
+                      and r.label(table) not in maybe]
+            raise partial_failure(first, written, failed, len(rows), unknown) from first
+        return [created[i] for i in range(len(rows))]
+
+    def _chunk_created(self, table: Table, url: str, indexes: list[int], answer: Json,
+                       created: dict[int, Json]) -> None:
+        resources = answer.get(table.list_field, [])
+        if not isinstance(resources, list) or len(resources) != len(indexes):
+            raise OperationalError(
+                f"batchCreate {url} answered "
+                f"{len(resources) if isinstance(resources, list) else 'no'} resources for "
+                f"{len(indexes)} requests; {len(created)} rows of this INSERT were written "
+                "before it."
+            )
+        created.update(zip(indexes, resources, strict=True))
+        logger.debug("batchCreate of %d %s: %s", len(indexes), table.name, url)
 
     def _batch_failed(self, table: Table, rows: list[NewRow], indexes: list[int],
                       created: dict[int, Json], refused: Error) -> None:
