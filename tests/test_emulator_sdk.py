@@ -138,3 +138,77 @@ def test_high_level_classes(emulator: Emulator, experiment: str) -> None:
     run.delete()
     final = aiplatform.TensorboardRun.list(tensorboard_experiment_name=experiment)
     assert {r.resource_name for r in final} == {r.resource_name for r in before}
+
+
+# -- time_series_data: the SDK on one side, the driver on the other ------------------------------
+
+
+def _driver(emulator: Emulator, experiment: str) -> Any:
+    import runs_dbapi
+
+    parts = experiment.split("/")
+    return runs_dbapi.connect(endpoint=emulator.url, anonymous=True, project=parts[1],
+                              location=parts[3], tensorboard=parts[5], experiment=parts[7])
+
+
+def test_the_driver_reads_points_the_sdk_wrote(client: Any, emulator: Emulator,
+                                               experiment: str) -> None:
+    scalar = aiplatform_v1.TensorboardTimeSeries.ValueType.SCALAR
+    series_ids: dict[str, str] = {}
+    for run_id in ("sdk-points-a", "sdk-points-b"):
+        run = client.create_tensorboard_run(
+            parent=experiment, tensorboard_run=aiplatform_v1.TensorboardRun(display_name=run_id),
+            tensorboard_run_id=run_id)
+        series = client.create_tensorboard_time_series(
+            parent=run.name, tensorboard_time_series=aiplatform_v1.TensorboardTimeSeries(
+                display_name="loss", value_type=scalar, plugin_name="scalars"))
+        series_ids[run_id] = series.name.rsplit("/", 1)[1]
+    expected = {(run_id, step): 1.0 / (step + 1 + index)
+                for index, run_id in enumerate(series_ids) for step in range(1500)}
+    for start in range(0, 1500, 500):  # the experiment's write: both runs in each call
+        client.write_tensorboard_experiment_data(
+            tensorboard_experiment=experiment,
+            write_run_data_requests=[aiplatform_v1.WriteTensorboardRunDataRequest(
+                tensorboard_run=f"{experiment}/runs/{run_id}",
+                time_series_data=[aiplatform_v1.TimeSeriesData(
+                    tensorboard_time_series_id=series_id, value_type=scalar,
+                    values=[aiplatform_v1.TimeSeriesDataPoint(
+                        step=step, scalar=aiplatform_v1.Scalar(
+                            value=expected[(run_id, step)]))
+                        for step in range(start, start + 500)])])
+                for run_id, series_id in series_ids.items()])
+    cursor = _driver(emulator, experiment).cursor()
+    cursor.execute("SELECT runsId, step, scalar FROM time_series_data "
+                   "WHERE runsId IN ('sdk-points-a', 'sdk-points-b') AND displayName = 'loss'")
+    got = {(run_id, step): value for run_id, step, value in cursor.fetchall()}
+    assert got == expected  # 3,000 points, past the read limit of 1,000 per series: whole
+
+
+def test_the_sdk_reads_points_the_driver_wrote(client: Any, emulator: Emulator,
+                                               experiment: str) -> None:
+    run_ids = ("driver-points-a", "driver-points-b")
+    for run_id in run_ids:
+        client.create_tensorboard_run(
+            parent=experiment, tensorboard_run=aiplatform_v1.TensorboardRun(display_name=run_id),
+            tensorboard_run_id=run_id)
+    rows = [(run_id, name, step, (step + 1) / (len(name) + 7 * index + step + 2))
+            for index, run_id in enumerate(run_ids) for name in ("loss", "accuracy")
+            for step in range(3000)]
+    cursor = _driver(emulator, experiment).cursor()
+    cursor.executemany("INSERT INTO time_series_data (runsId, displayName, step, wallTime, "
+                       "scalar) VALUES (?, ?, ?, '2026-01-05T10:00:00Z', ?)", rows)
+    assert cursor.rowcount == 12_000
+    got: dict[tuple[str, str, int], float] = {}
+    for run_id in run_ids:
+        listed = list(client.list_tensorboard_time_series(
+            parent=f"{experiment}/runs/{run_id}"))
+        assert sorted(s.display_name for s in listed) == ["accuracy", "loss"]
+        for series in listed:
+            assert series.value_type == aiplatform_v1.TensorboardTimeSeries.ValueType.SCALAR
+            assert series.plugin_name == "scalars"
+            assert series.metadata.max_step == 2999
+            for point in client.export_tensorboard_time_series_data(
+                    request={"tensorboard_time_series": series.name, "page_size": 1000}):
+                assert point.wall_time.isoformat().startswith("2026-01-05T10:00:00")
+                got[(run_id, series.display_name, point.step)] = point.scalar.value
+    assert got == {(r, n, s): v for r, n, s, v in rows}
