@@ -58,3 +58,22 @@ class Demo:
 
     def calls(self, method: str) -> int:
         return self.emulator.calls(method)
+
+    def curve(self, experiment: str, run: str, display_name: str) -> dict[int, float]:
+        """A run's scalar series of that display name, step -> value, straight from the API
+        (the series listed by name, then every point through the export verb)."""
+        parent = (f"{self.emulator.url}/v1/projects/{PROJECT}/locations/{LOCATION}/"
+                  f"tensorboards/{self.tensorboard}/experiments/{experiment}/runs/{run}")
+        listed = requests.get(f"{parent}/timeSeries", timeout=30,
+                              params={"filter": f'display_name = "{display_name}"'}).json()
+        (series,) = listed["tensorboardTimeSeries"]
+        points: dict[int, float] = {}
+        body: dict[str, Any] = {"pageSize": 10_000}
+        while True:
+            answer = requests.post(f"{self.emulator.url}/v1/{series['name']}"
+                                   ":exportTensorboardTimeSeries", json=body, timeout=30).json()
+            points.update((int(p["step"]), float(p["scalar"]["value"]))
+                          for p in answer.get("timeSeriesDataPoints", []))
+            if not answer.get("nextPageToken"):
+                return points
+            body["pageToken"] = answer["nextPageToken"]

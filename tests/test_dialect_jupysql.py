@@ -1,7 +1,8 @@
 """JupySQL over runs:// (issue 16), driven through IPython's own shell (no browser, no kernel):
 `%sql` and `%%sql`, `%sqlcmd tables/columns/profile`, `%sqlplot histogram/bar/pie/boxplot`
-(plots headless, matplotlib's Agg backend), against a demo emulator. Each answer is checked
-against the same data read by plain SQL.
+(plots headless, matplotlib's Agg backend), and training curves from time_series_data drawn
+with pandas and matplotlib, against a demo emulator. Each answer is checked against the same
+data read by plain SQL or the API.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from dialect_helpers import Demo
 from IPython.core.interactiveshell import InteractiveShell
@@ -155,3 +157,33 @@ def test_sqlplot_boxplot(ip: InteractiveShell) -> None:
     drawn = {float(y) for line in ax.get_lines() for y in line.get_ydata()}
     quartiles = {values[math.ceil(q * len(values)) - 1] for q in (0.25, 0.5, 0.75)}
     assert drawn == quartiles | {min(values), max(values)}, (drawn, quartiles)
+
+
+@pytest.mark.usefixtures("figure")
+def test_sql_and_matplotlib_plot_training_curves(ip: InteractiveShell, demo: Demo) -> None:
+    """A notebook's curve: `%%sql` into a variable, then a pandas pivot plotted by matplotlib,
+    one line per run whose points are the API's."""
+    runs = ("bert-glue-0001", "bert-glue-0002", "bert-glue-0003")
+    ip.run_cell_magic("sql", "curve <<", f"""
+        SELECT runsId, step, scalar FROM time_series_data
+        WHERE experimentsId = 'bert-glue' AND displayName = 'loss'
+          AND runsId IN {runs} AND step % 500 = 0
+        ORDER BY runsId, step
+    """)
+    result = ip.run_cell("ax = curve.DataFrame().pivot(index='step', columns='runsId', "
+                         "values='scalar').plot(title='loss', logy=True)")
+    assert result.success, result.error_in_exec
+    ax = ip.user_ns["ax"]
+    drawn = {}
+    for line in ax.get_lines():
+        # A run that stopped early is drawn with its missing steps masked (NaN).
+        ys: list[float] = np.ma.filled(np.ma.asarray(line.get_ydata(), dtype=float),
+                                       np.nan).tolist()
+        drawn[line.get_label()] = [(int(x), float(y)) for x, y in
+                                   zip(line.get_xdata(), ys, strict=True) if not math.isnan(y)]
+    expected = {run: sorted((step, value) for step, value in
+                            demo.curve("bert-glue", run, "loss").items() if step % 500 == 0)
+                for run in runs}
+    assert drawn == expected
+    assert all(len(points) > 10 for points in drawn.values())
+    assert ax.get_title() == "loss" and ax.get_yscale() == "log"

@@ -1,4 +1,5 @@
-"""pandas over runs://: read_sql, read_sql_query with parameters, read_sql_table, to_sql.
+"""pandas over runs://: read_sql, read_sql_query with parameters, read_sql_table, to_sql, and a
+pivot of training curves (time_series_data).
 
 to_sql goes through the driver's executemany: one runs.batchCreate per 1000 rows, counted by
 the emulator. pandas 3's if_exists="delete_rows" deletes the experiment's runs first.
@@ -162,3 +163,29 @@ def test_to_sql_in_chunks(demo: Demo, method: str | None) -> None:
     back = pd.read_sql("SELECT runsId, labels FROM runs ORDER BY runsId", engine)
     assert back["runsId"].tolist() == frame["runsId"].tolist()
     assert [r["i"] for r in back["labels"]] == [str(i) for i in range(250)]
+
+
+def test_pivot_a_training_curve(demo: Demo) -> None:
+    """The loss curves of four runs, one column per run, a row per step (every 1,000th): the
+    API's points, NaN past the step where a failed run stopped."""
+    runs = ["bert-glue-0001", "bert-glue-0002", "bert-glue-0003", "bert-glue-0004"]
+    frame = pd.read_sql(
+        "SELECT runsId, step, scalar FROM time_series_data WHERE displayName = 'loss' "
+        f"AND runsId IN ({', '.join(repr(r) for r in runs)}) AND step % 1000 = 0",
+        demo.engine("bert-glue"))
+    curves = frame.pivot(index="step", columns="runsId", values="scalar")
+    expected = {run: {step: value for step, value in demo.curve("bert-glue", run, "loss").items()
+                      if step % 1000 == 0} for run in runs}
+    assert list(curves.columns) == runs
+    assert curves.index.tolist() == sorted(set().union(*expected.values()))
+    assert curves.index.tolist() == list(range(0, 30_001, 1000))
+    stopped = 0
+    for run in runs:
+        for step, value in curves[run].items():
+            if step in expected[run]:
+                assert value == expected[run][step], (run, step)
+            else:
+                stopped += 1
+                assert math.isnan(value) and step > max(expected[run]), (run, step)
+        assert curves[run].iloc[0] > curves[run].dropna().iloc[-1]  # the loss falls
+    assert stopped > 0  # a run that failed partway leaves the rest of its column empty
