@@ -109,7 +109,7 @@ def test_explain_of_keyed_writes_and_inserts_writes_nothing(emu: Emulator) -> No
     emu.reset_stats()
     delete = explain(emu, f"EXPLAIN DELETE FROM runs WHERE name = '{RUN}'")
     assert [(s["operation"], s["resource"]) for s in delete] == [
-        ("runs.delete", f"DELETE /v1/{RUN}")]
+        ("runs.get", f"GET /v1/{RUN}"), ("runs.delete", f"DELETE /v1/{RUN}")]
     update = explain(emu, f"EXPLAIN UPDATE runs SET description = 'x' WHERE name = '{RUN}'")
     assert [(s["operation"], s["parameters"]) for s in update] == [
         ("runs.patch", "updateMask=description")]

@@ -134,7 +134,7 @@ def test_insert_naming_a_missing_experiment_itself_keeps_the_api_error(world: Wo
     ("UPDATE runs SET description = 'x' WHERE runsId = 'r1'",
      {"runs.patch": 1, "experiments.get": 1, "tensorboards.get": 1}),
     ("DELETE FROM runs WHERE runsId = 'r1'",
-     {"runs.delete": 1, "experiments.get": 1, "tensorboards.get": 1}),
+     {"runs.get": 1, "experiments.get": 1, "tensorboards.get": 1}),
     ("UPDATE runs SET description = 'x' WHERE displayName = 'r1'",
      {"runs.list": 1, "tensorboards.get": 1}),
     ("DELETE FROM runs WHERE displayName = 'r1'", {"runs.list": 1, "tensorboards.get": 1}),

@@ -150,7 +150,8 @@ def test_update_and_delete_experiments(world: World, conn: Connection) -> None:
     world.emu.reset_stats()
     cursor.execute("DELETE FROM experiments WHERE experimentsId = ?", [a])
     assert cursor.rowcount == 1
-    assert world.calls() == {"experiments.delete": 1, "operations.get": 2}
+    assert world.calls() == {"experiments.get": 1, "experiments.delete": 1,
+                             "operations.get": 2}
     assert world.api("GET", world.run_name(a, "r")).status_code == 404  # its runs went too
     ids = {_id(e) for e in experiments(world)}
     assert a not in ids and b in ids
@@ -232,7 +233,8 @@ def test_update_and_delete_tensorboards_wait_for_their_operations(world: World,
     world.emu.reset_stats()
     cursor.execute("DELETE FROM tensorboards WHERE tensorboardsId = ?", [board])
     assert cursor.rowcount == 1
-    assert world.calls() == {"tensorboards.delete": 1, "operations.get": 2}
+    assert world.calls() == {"tensorboards.get": 1, "tensorboards.delete": 1,
+                             "operations.get": 2}
     assert board not in {_id(t) for t in tensorboards(world)}
 
 
@@ -415,7 +417,8 @@ def test_update_and_delete_time_series(world: World, runs: tuple[str, list[str]]
         cursor.execute("DELETE FROM time_series WHERE runsId = 'r0' AND timeSeriesId = ?",
                        [loss])
         assert cursor.rowcount == 1
-        assert world.calls() == {"timeSeries.delete": 1, "operations.get": 1}
+        assert world.calls() == {"timeSeries.get": 1, "timeSeries.delete": 1,
+                                 "operations.get": 1}
         cursor.execute("DELETE FROM time_series WHERE displayName = 'acc' RETURNING runsId")
         assert cursor.fetchall() == [("r0",)]
     assert series_of(world, experiment, "r0") == []

@@ -45,6 +45,13 @@ class _DryClient:
                           key=(name.split("/")[-2], "patch")))
         return {"name": name, **body}
 
+    def get(self, name: str) -> dict[str, Any]:
+        """A keyed DELETE's read of its row first: recorded, not sent."""
+        self._record(Step(f"{name.split('/')[-2]}.get", f"GET /v1/{name}", "",
+                          "reads the row first (a lost answer is then told from a missing row)",
+                          key=(name.split("/")[-2], "get")))
+        return {"name": name}
+
     def delete(self, name: str) -> dict[str, Any]:
         self._record(Step(f"{name.split('/')[-2]}.delete", f"DELETE /v1/{name}", "",
                           "one delete: the WHERE names one run; its operation is waited for",

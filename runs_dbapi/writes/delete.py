@@ -36,8 +36,13 @@ class Deleter(WriteBase):
         wants_rows = tree.args.get("returning") is not None
         if (target.key is not None and not wants_rows and target.etag is None
                 and not row_clauses(tree)):
+            # Read first: a delete whose answer is lost and whose repeat finds the row gone
+            # deleted it only if the row existed, which only a read before can tell.
             name = table.resource_name(target.key)
-            return 1 if self._delete_one(table, name, target.key) else 0
+            if self.client.get(name) is None:
+                self.check_parents(table, target.key)
+                return 0
+            return 1 if self._delete_one(table, name) else 0
         rows = matching_rows(self.run_query, table, table_node, tree, extra=[],
                              write_terms=())
         # RETURNING shows the rows as they were: read them (concurrently) before deleting.
@@ -67,11 +72,10 @@ class Deleter(WriteBase):
     def _delete_one(self, table: Table, name: str, key: Path | None = None) -> bool:
         """Delete one resource; whether this statement deleted it.
 
-        A resource found gone (NOT_FOUND) after an attempt whose answer was lost was deleted by
-        that attempt: a predicate DELETE listed it just before, and a keyed DELETE names one it
-        takes to exist (telling a lost answer from a resource that never existed would take a
-        read before every keyed DELETE, doubling its calls). `key`: the path of a row the
-        statement named without listing it, whose parents may be missing too.
+        The resource existed just before (a predicate DELETE listed it, a keyed DELETE read
+        it), so one found gone (NOT_FOUND) after an attempt whose answer was lost was deleted
+        by that attempt. `key`: the path of a row the statement named without reading it,
+        whose parents may be missing too.
         """
         try:
             answer = self.client.delete(name)
