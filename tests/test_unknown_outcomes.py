@@ -139,6 +139,29 @@ def test_a_predicate_delete_counts_a_listed_run_whose_answer_was_lost(
     assert world.run_ids(experiment) == ["k"]
 
 
+@pytest.mark.parametrize("kind", ["503", "503_after"])
+def test_a_keyed_delete_counts_a_run_only_if_it_existed(world: World, experiment: str,
+                                                        kind: str) -> None:
+    world.create_runs(experiment, [("d", {"displayName": "d"})])
+    with world.connect(experiment, retry=_clearing_retry(world)) as connection:
+        cursor = connection.cursor()
+        # A run that never existed: 0, whatever the delete's answers would have been.
+        world.emu.reset_stats()
+        _faults(world, kind, 0, rate=1.0, methods=("runs.delete",))
+        cursor.execute("DELETE FROM runs WHERE runsId = 'never'")
+        assert cursor.rowcount == 0
+        # (the experiment is the connection's: one get tells a missing run from a missing
+        # experiment)
+        assert world.calls() == {"runs.get": 1, "experiments.get": 1}
+        # A run that exists: 1, whether the 503 came before or after the delete applied.
+        world.emu.reset_stats()
+        _faults(world, kind, 0, rate=1.0, methods=("runs.delete",))
+        cursor.execute("DELETE FROM runs WHERE runsId = 'd'")
+        assert cursor.rowcount == 1
+        assert world.calls() == {"runs.get": 1, "runs.delete": 2}
+    assert world.run_ids(experiment) == []
+
+
 def test_a_predicate_delete_does_not_count_a_run_it_found_gone(world: World,
                                                                experiment: str) -> None:
     # Listed, then deleted by someone else before the DELETE reached it: NOT_FOUND with a
