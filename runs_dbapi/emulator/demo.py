@@ -211,7 +211,7 @@ def _curves(name: str, index: int, labels: dict[str, str], start: datetime
     for number, step in enumerate(range(0, last_step + 1, stride)):
         text = wall.isoformat(timespec="microseconds") + "Z"
         wobble = noise[(offset + number) % len(noise)]
-        value = floor + (initial - floor) * decay + wobble * (0.02 + 0.05 * decay) * initial
+        value = floor + (initial - floor) * decay + wobble * (0.008 + 0.05 * decay) * initial
         if step > diverge:
             value *= 1 + 8 * (step - diverge) / last_step
         loss.append((step, text, f'{{"scalar": {{"value": {abs(value):.5f}}}}}'))
