@@ -7,7 +7,9 @@ admin: see each URL option that would borrow the server's identity refused with 
 (in the URL and in the connect_args of a database's extra), the emulator's endpoint refused
 without the setting and accepted with it, test a runs:// connection to the emulator, add the
 database, list its schemas and tables, create a dataset from runs, run a SQL Lab query, and query
-a chart grouped by a daily time grain; export a chart as CSV (labels as JSON); with DML allowed,
+a chart grouped by a daily time grain; export a chart as CSV (labels as JSON); draw the training
+curves (a line chart of the loss by step per run, saved over a virtual dataset joining
+time_series_data and runs, its data equal to a direct query's); with DML allowed,
 run INSERT, UPDATE and DELETE in SQL Lab (each shows its rowcount); "Upload CSV" and "Upload
 Columnar" append into runs, and the options the API cannot honour (replace, fail, a new table,
 the DataFrame index) are refused saying what to choose. Exits non-zero, saying what is wrong, on
@@ -321,6 +323,7 @@ def check(app: Any, url: str, emulator: Any) -> None:
     print(query["query"])
 
     check_csv_export(client, dataset_id)
+    check_training_curves(client, database_id, url)
     check_sql_lab_dml(sql_lab)
     check_uploads(client, database_id, sql_lab, emulator)
 
@@ -346,6 +349,94 @@ def check_csv_export(client: Client, dataset_id: int) -> None:
     for row in rows:
         labels = json.loads(row["labels"])  # JSON, not Python's {'team': 'nlp'}
         assert labels["team"] == "nlp" and labels["model"] == "bert-base", row
+
+
+# A virtual dataset of data points with their run's display name and labels (one experiment).
+CURVES_SQL = """SELECT d.runsId, r.displayName AS run, r.labels ->> '$.optimizer' AS optimizer,
+       d.displayName, d.step, d.wallTime, d.scalar
+FROM time_series_data AS d
+JOIN runs AS r ON r.experimentsId = d.experimentsId AND r.runsId = d.runsId
+WHERE d.experimentsId = 'bert-glue'"""
+
+
+def check_training_curves(client: Client, database_id: int, url: str) -> None:
+    """A line chart of the loss by step, a line per run, from a virtual dataset joining
+    time_series_data and runs: saved, then its data fetched through the chart data API and
+    compared, line by line and point by point, with a direct SQL query."""
+    from sqlalchemy import create_engine, text
+
+    step("virtual dataset of training curves (time_series_data joined to runs)")
+    dataset = client.call("POST", "/api/v1/dataset/", expect=201, json={
+        "database": database_id, "schema": "aiplatform", "table_name": "training_curves",
+        "sql": CURVES_SQL})
+    dataset_id = dataset["id"]
+    detail = client.call("GET", f"/api/v1/dataset/{dataset_id}")["result"]
+    columns = {c["column_name"] for c in detail["columns"]}
+    assert {"runsId", "run", "optimizer", "displayName", "step", "scalar"} <= columns, columns
+
+    step("line chart: avg(scalar) by step, a line per run, for displayName = 'loss'")
+    metric = {"expressionType": "SIMPLE", "column": {"column_name": "scalar"},
+              "aggregate": "AVG", "label": "AVG(scalar)"}
+    loss = {"expressionType": "SIMPLE", "subject": "displayName", "operator": "==",
+            "comparator": "loss", "clause": "WHERE"}
+    form_data = {"datasource": f"{dataset_id}__table", "viz_type": "echarts_timeseries_line",
+                 "x_axis": "step", "metrics": [metric], "groupby": ["runsId"],
+                 "adhoc_filters": [loss], "row_limit": 50_000, "truncate_metric": True}
+    query_context = {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": True,
+        "queries": [{
+            "columns": [{"columnType": "BASE_AXIS", "expressionType": "SQL",
+                         "sqlExpression": "step", "label": "step"}, "runsId"],
+            "metrics": [metric],
+            "filters": [{"col": "displayName", "op": "==", "val": "loss"}],
+            "orderby": [[metric, False]],
+            "row_limit": 50_000,
+            "post_processing": [
+                {"operation": "pivot", "options": {
+                    "index": ["step"], "columns": ["runsId"],
+                    "aggregates": {"AVG(scalar)": {"operator": "mean"}},
+                    "drop_missing_columns": False}},
+                {"operation": "flatten"},
+            ],
+        }],
+        "form_data": form_data,
+        "result_format": "json",
+        "result_type": "full",
+    }
+    chart = client.call("POST", "/api/v1/chart/", expect=201, json={
+        "slice_name": "bert-glue loss by step", "viz_type": "echarts_timeseries_line",
+        "datasource_id": dataset_id, "datasource_type": "table",
+        "params": json.dumps(form_data), "query_context": json.dumps(query_context)})
+    answer = client.call("GET", f"/api/v1/chart/{chart['id']}/data/?format=json&type=full"
+                         "&force=true")
+    result = answer["result"][0]
+    assert result["status"] == "success", result
+    print(" ".join(result["query"].split())[:400], "...")
+    drawn: dict[str, dict[int, float]] = {}
+    for row in result["data"]:
+        for label, value in row.items():
+            if label != "step" and value is not None:
+                run = label.removeprefix("AVG(scalar), ")
+                drawn.setdefault(run, {})[int(row["step"])] = float(value)
+
+    with create_engine(url).connect() as connection:
+        direct = connection.execute(text(
+            "SELECT runsId, step, avg(scalar) FROM time_series_data "
+            "WHERE experimentsId = 'bert-glue' AND displayName = 'loss' GROUP BY 1, 2")).all()
+    expected: dict[str, dict[int, float]] = {}
+    for run, at, value in direct:
+        expected.setdefault(str(run), {})[int(at)] = float(value)
+    assert sorted(drawn) == sorted(expected) and len(expected) == 60, (sorted(drawn),
+                                                                       sorted(expected))
+    for run, points in expected.items():
+        assert drawn[run].keys() == points.keys(), run
+        assert all(abs(drawn[run][s] - v) <= 1e-12 * max(1.0, abs(v))
+                   for s, v in points.items()), run
+    longest = max(len(p) for p in expected.values())
+    print(f"chart: {len(drawn)} lines, {sum(len(p) for p in drawn.values())} points "
+          f"(the longest {longest}, past batchRead's sample of 1,000), equal to direct SQL")
+    assert longest > 1000, longest
 
 
 def check_sql_lab_dml(sql_lab: Any) -> None:
