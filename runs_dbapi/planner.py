@@ -10,7 +10,7 @@ from sqlglot import exp
 from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, Column, Table, find_table
 from .exceptions import DataError, ProgrammingError
 from .outputs import RESTORED, QueryTypes, canonicalise_timestamp_literals
-from .pushdown import Pushed, Translator
+from .pushdown import Pushed, Translator, conjuncts
 from .rules import check_path_value
 from .sqlfunctions import rewrite as rewrite_local
 from .statements import DIALECT
@@ -55,16 +55,6 @@ class QueryPlan:
     codes: list[str | None] = field(default_factory=list)
     needed: set[str] | None = None  # columns the local SQL reads (None: all)
     tree: exp.Expression | None = None  # the local SQL as a tree (`sql` is its text)
-
-
-def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
-    if node is None:
-        return []
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-        return _conjuncts(node.this)
-    return [node]
 
 
 def _int_literal(node: exp.Expression | None) -> int | None:
@@ -225,7 +215,7 @@ def _plan_scan(root: exp.Expression, node: exp.Table, table: Table, index: int,
     translator = Translator(table, alias, only_source=sources == 1, output_aliases=aliases)
     pushed = Pushed()
     where = select.args.get("where") if select is not None else None
-    for conjunct in _conjuncts(where.this if where else None):
+    for conjunct in conjuncts(where.this if where else None):
         if not translator.references_only_this_table(conjunct):
             pushed.exact = False
             continue

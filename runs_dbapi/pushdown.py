@@ -9,6 +9,7 @@ translated simply stays local.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -49,6 +50,36 @@ def _compare_text(left: str, op: str, right: str) -> bool:
     """AIP-160's comparison of two strings without wildcards (lexical ordering)."""
     return {"=": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
             ">": left > right, ">=": left >= right}[op]
+
+
+def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    """The top-level AND terms of a WHERE condition (parentheses around an AND opened)."""
+    if node is None:
+        return []
+    if isinstance(node, exp.And):
+        return conjuncts(node.left) + conjuncts(node.right)
+    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
+        return conjuncts(node.this)
+    return [node]
+
+
+def path_key(table: Table, pushed: Pushed, defaults: Mapping[str, str | None]
+             ) -> dict[str, str] | None:
+    """The full path of the one resource `pushed` names (each path column restricted to one
+    value, or given by `defaults` for a parent), or None. The project of a resource name stands
+    in for `projectsId` only when nothing else gives one (the API takes its ID or number), as
+    in the planner."""
+    key: dict[str, str] = {}
+    for name in table.path:
+        values = pushed.path.get(name)
+        if values is None and name != table.id_column and defaults.get(name):
+            values = [str(defaults[name])]
+        if values is None and name == "projectsId" and pushed.name_projects:
+            values = list(dict.fromkeys(pushed.name_projects))
+        if not values or len(values) != 1:
+            return None
+        key[name] = values[0]
+    return key
 
 
 def _combine(parts: list[tuple[str, bool] | None], word: str) -> tuple[str, bool] | None:

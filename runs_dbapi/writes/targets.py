@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from ..catalog import UPDATE_MASK_PARAMETER, Table
 from ..exceptions import ProgrammingError
+from ..pushdown import Pushed, Translator, conjuncts, path_key
 from ..rules import check_path_value
 from .common import NAME_COLUMN, Matched, Path, QueryRunner
 from .values import field_name
@@ -41,40 +42,52 @@ def camel(name: str) -> str:
 
 def find_target(table: Table, alias: str, where: exp.Expression | None,
                 defaults: Path) -> Target:
-    """Split the WHERE into the key of one resource, an etag, a field mask, and the rest."""
-    found: Path = {}
+    """Split the WHERE into the key of one resource, an etag, a field mask, and the rest.
+
+    Path terms (`runsId = '...'`, `name = '...'`, `experimentsId IN (...)`) are read by the
+    planner's own analysis (`pushdown.Translator`), as for a SELECT: a WHERE names one resource
+    when they leave one value for every path column and nothing else remains."""
     target = Target(key=None)
-    terms = _conjuncts(where.this) if where is not None else []
-    for term in terms:
+    translator = Translator(table, alias, only_source=True)
+    pushed = Pushed()
+    for term in conjuncts(where.this if where is not None else None):
         pair = _column_equals_literal(term, alias)
-        if pair is None:
-            target.residual.append(term)
-            continue
-        name, value = pair
-        column = table.column(name)
-        if name.lower() == UPDATE_MASK_PARAMETER.lower():
-            target.update_mask = [camel(field_name(p.strip())) for p in value.split(",")
+        column = table.column(pair[0]) if pair else None
+        if pair and pair[0].lower() == UPDATE_MASK_PARAMETER.lower():
+            target.update_mask = [camel(field_name(p.strip())) for p in pair[1].split(",")
                                   if p.strip()]
-        elif column is not None and column.name == table.writes.etag:
-            target.etag = value
-        elif column is not None and column.path_parameter:
-            found[column.name] = value
-        elif column is not None and column.name == NAME_COLUMN:
-            parsed = table.parse_name(value)
-            if parsed is None:
-                raise ProgrammingError(f"{value!r} is not the resource name of a row of "
+        elif pair and column is not None and column.name == table.writes.etag:
+            target.etag = pair[1]
+        elif _is_path_term(table, translator, term):
+            if pair and column is not None and column.name == NAME_COLUMN and \
+                    table.parse_name(pair[1]) is None:
+                raise ProgrammingError(f"{pair[1]!r} is not the resource name of a row of "
                                        f"{table.name} ({table.message}).")
-            found.update(parsed)
+            translator.push_conjunct(term, pushed)
         else:
             target.residual.append(term)
-    for name in table.path:
-        if name not in found and defaults.get(name) and name != table.id_column:
-            found[name] = defaults[name]
-    for name, value in found.items():  # a value must not address another resource
-        check_path_value(value, name)
-    if not target.residual and all(found.get(n) for n in table.path):
-        target.key = found
+    for name, values in pushed.path.items():  # a value must not address another resource
+        for value in values:
+            check_path_value(value, name)
+    if not target.residual and not pushed.filters:
+        target.key = path_key(table, pushed, defaults)
     return target
+
+
+def _is_path_term(table: Table, translator: Translator, term: exp.Expression) -> bool:
+    """`<path column> = '...'`, `<path column> IN ('...', ...)` or `name = '...'`."""
+    node = term.this if isinstance(term, exp.Paren) else term
+    if not isinstance(node, (exp.EQ, exp.In)) or (isinstance(node, exp.In)
+                                                  and node.args.get("query")):
+        return False
+    columns = [translator.column_name(c) for c in node.find_all(exp.Column)]
+    values = [node.expression] if isinstance(node, exp.EQ) else list(node.expressions)
+    if isinstance(node, exp.EQ) and isinstance(node.this, exp.Literal):
+        values = [node.this]
+    named = [table.column(c) for c in columns if c]
+    return (len(columns) == 1 and len(named) == 1 and named[0] is not None
+            and (named[0].path_parameter or named[0].name == NAME_COLUMN)
+            and all(isinstance(v, exp.Literal) and v.is_string for v in values))
 
 
 def matching_rows(run_query: QueryRunner, table: Table, table_node: exp.Table,
@@ -103,16 +116,6 @@ def matching_rows(run_query: QueryRunner, table: Table, table_node: exp.Table,
         result.close()
 
 
-def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
-    if node is None:
-        return []
-    if isinstance(node, exp.Paren):
-        return _conjuncts(node.this) if isinstance(node.this, exp.And) else [node]
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
-
-
 def _column_equals_literal(term: exp.Expression, alias: str) -> tuple[str, str] | None:
     if not isinstance(term, exp.EQ):
         return None
@@ -129,7 +132,7 @@ def _drop_terms(select: exp.Select, names: tuple[str, ...]) -> None:
     where = select.args.get("where")
     if where is None or not names:
         return
-    for term in _conjuncts(where.this):
+    for term in conjuncts(where.this):
         pair = _column_equals_literal(term, "")
         if pair is None and isinstance(term, exp.EQ) and isinstance(term.this, exp.Column):
             pair = (term.this.name, "")
