@@ -19,6 +19,7 @@ from google.api_core.client_options import ClientOptions  # noqa: E402
 from google.auth.credentials import AnonymousCredentials  # noqa: E402
 from google.protobuf import field_mask_pb2  # noqa: E402
 
+import runs_dbapi  # noqa: E402
 from runs_dbapi.emulator import Emulator  # noqa: E402
 
 LOCATION = "projects/demo-project/locations/us-central1"
@@ -212,3 +213,68 @@ def test_the_sdk_reads_points_the_driver_wrote(client: Any, emulator: Emulator,
                 assert point.wall_time.isoformat().startswith("2026-01-05T10:00:00")
                 got[(run_id, series.display_name, point.step)] = point.scalar.value
     assert got == {(r, n, s): v for r, n, s, v in rows}
+
+
+# -- the driver's writes of tensorboards, experiments and time series, and the SDK's -----------
+
+
+def _sql(emulator: Emulator, **path: str) -> Any:
+    return runs_dbapi.connect(project="demo-project", location="us-central1",
+                              endpoint=emulator.url, **path)
+
+
+def test_the_sdk_sees_what_the_driver_creates_updates_and_deletes(client: Any,
+                                                                 emulator: Emulator) -> None:
+    with _sql(emulator) as connection:
+        cursor = connection.cursor()
+        cursor.execute("INSERT INTO tensorboards (displayName, description) "
+                       "VALUES ('made by sql', 'one') RETURNING tensorboardsId, name")
+        board_id, board_name = cursor.fetchone()
+        assert client.get_tensorboard(name=board_name).display_name == "made by sql"
+        cursor.execute("INSERT INTO experiments (tensorboardsId, tensorboardExperimentId, "
+                       "displayName, labels) VALUES (?, 'from-sql', 'exp', ?)",
+                       [board_id, {"team": "sdk"}])
+        experiment = client.get_tensorboard_experiment(
+            name=f"{board_name}/experiments/from-sql")
+        assert experiment.display_name == "exp" and experiment.labels == {"team": "sdk"}
+        cursor.execute("INSERT INTO runs (tensorboardsId, experimentsId, runsId, displayName) "
+                       "VALUES (?, 'from-sql', 'r', 'r')", [board_id])
+        cursor.execute("INSERT INTO time_series (tensorboardsId, experimentsId, runsId, "
+                       "displayName, valueType, pluginName) VALUES "
+                       "(?, 'from-sql', 'r', 'loss', 'SCALAR', 'scalars') RETURNING name",
+                       [board_id])
+        (series_name,) = cursor.fetchone()
+        series = client.get_tensorboard_time_series(name=series_name)
+        assert series.display_name == "loss"
+        assert series.value_type == aiplatform_v1.TensorboardTimeSeries.ValueType.SCALAR
+        cursor.execute("UPDATE tensorboards SET description = 'two' WHERE tensorboardsId = ?",
+                       [board_id])
+        cursor.execute("UPDATE experiments SET description = 'changed' WHERE tensorboardsId = ? "
+                       "AND experimentsId = 'from-sql'", [board_id])
+        assert client.get_tensorboard(name=board_name).description == "two"
+        assert client.get_tensorboard_experiment(
+            name=f"{board_name}/experiments/from-sql").description == "changed"
+        cursor.execute("DELETE FROM tensorboards WHERE tensorboardsId = ?", [board_id])
+        assert cursor.rowcount == 1
+    with pytest.raises(api_exceptions.NotFound):
+        client.get_tensorboard(name=board_name)
+
+
+def test_the_driver_reads_what_the_sdk_creates(client: Any, emulator: Emulator) -> None:
+    operation = client.create_tensorboard(parent=LOCATION, tensorboard=aiplatform_v1.Tensorboard(
+        display_name="made by the sdk", labels={"by": "sdk"}))
+    board = operation.result(timeout=30)
+    board_id = board.name.rsplit("/", 1)[1]
+    client.create_tensorboard_experiment(
+        parent=board.name, tensorboard_experiment=aiplatform_v1.TensorboardExperiment(
+            display_name="sdk exp"), tensorboard_experiment_id="sdk-exp")
+    with _sql(emulator, tensorboard=board_id) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT displayName, labels, isDefault FROM tensorboards "
+                       "WHERE tensorboardsId = ?", [board_id])
+        assert cursor.fetchall() == [("made by the sdk", {"by": "sdk"}, False)]
+        cursor.execute("SELECT experimentsId, displayName FROM experiments")
+        assert cursor.fetchall() == [("sdk-exp", "sdk exp")]
+        cursor.execute("DELETE FROM experiments WHERE experimentsId = 'sdk-exp'")
+        assert cursor.rowcount == 1
+    assert list(client.list_tensorboard_experiments(parent=board.name)) == []
