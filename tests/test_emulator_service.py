@@ -1443,6 +1443,18 @@ def test_export_filters_and_orders(client: Client, ten_points: str) -> None:
     assert TIMESTAMP.match(point["wallTime"])
 
 
+def test_export_pages_every_point_by_step_descending(client: Client, ten_points: str) -> None:
+    steps: list[list[int]] = []
+    body: Json = {"pageSize": 4, "orderBy": "step desc"}
+    while True:
+        page = ok(export(client, ten_points, **body))
+        steps.append([int(p["step"]) for p in page["timeSeriesDataPoints"]])
+        if "nextPageToken" not in page:
+            break
+        body["pageToken"] = page["nextPageToken"]
+    assert steps == [[9, 8, 7, 6], [5, 4, 3, 2], [1, 0]]
+
+
 def test_export_page_token_bound_to_its_filter(client: Client, ten_points: str) -> None:
     page = ok(export(client, ten_points, filter="step > 3", pageSize=2))
     response = export(client, ten_points, filter="step > 4", pageSize=2,

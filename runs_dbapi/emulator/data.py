@@ -220,17 +220,22 @@ class DataService:
         if order and (order[0] not in ("step", "wall_time", "wallTime") or len(order) > 2):
             raise invalid(f"Invalid order_by {body.get('orderBy')!r}: use step or wall_time.")
         column = 1 if order and order[0] != "step" else 0
-        points = self._matching(series_name, body.get("filter"))
-        points.sort(key=lambda p: (p[column], p[0]), reverse=descending)
         binding = ["export", series_name, body.get("filter") or "", body.get("orderBy") or ""]
         start = 0
         if body.get("pageToken"):
             start = int(self.service.tokens.decode(body["pageToken"], binding)[0])
-        page = points[start:start + size]
+        if column == 0 and not body.get("filter"):
+            # Every point by step: only the page is read (a long series is not decoded whole
+            # for each of its pages).
+            page, total = self.store.points_page(series_name, start, size, descending=descending)
+        else:
+            points = self._matching(series_name, body.get("filter"))
+            points.sort(key=lambda p: (p[column], p[0]), reverse=descending)
+            page, total = points[start:start + size], len(points)
         response: Json = {}
         if page:
             response["timeSeriesDataPoints"] = [self._render_point(p) for p in page]
-        if start + size < len(points):
+        if start + size < total:
             response["nextPageToken"] = self.service.tokens.encode(binding, [start + size])
         return response
 

@@ -283,6 +283,18 @@ class Store:
             ).fetchall()
         return [(step, wall, json.loads(value)) for step, wall, value in rows]
 
+    def points_page(self, series: str, start: int, size: int, *, descending: bool = False
+                    ) -> tuple[list[tuple[int, str, dict[str, Any]]], int]:
+        """`size` points of a series by step from offset `start`, and how many it has."""
+        with self.lock:
+            total = self._db.execute("SELECT count(*) FROM points WHERE series = ?",
+                                     (series,)).fetchone()[0]
+            rows = self._db.execute(
+                "SELECT step, wall_time, value FROM points WHERE series = ? "
+                f"ORDER BY step {'DESC' if descending else 'ASC'} LIMIT ? OFFSET ?",
+                (series, size, start)).fetchall()
+        return [(step, wall, json.loads(value)) for step, wall, value in rows], int(total)
+
     def points_size(self, prefix: str) -> int:
         """Bytes of stored point values under a resource (for readSize)."""
         below = (prefix + "/", prefix + "0")
