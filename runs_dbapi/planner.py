@@ -287,7 +287,8 @@ def read_columns(tree: exp.Expression) -> set[str] | None:
 def _push_projection(read: set[str] | None, scan: Scan) -> None:
     """Ask only for the fields the statement reads (`readMask`), unless it reads them all.
     `name` is always read: rows take their own ID from it."""
-    if scan.page_mode or scan.read_mask is not None or read is None:
+    if scan.page_mode or scan.read_mask is not None or read is None or \
+            scan.table.points is not None:  # points are read whole, by read verbs
         return
     # A nested field (`metadata.maxStep`) is asked for through its top-level field.
     fields = {"name"} | {c.api_field.split(".")[0] for c in scan.table.columns

@@ -508,13 +508,30 @@ def check_uploads(client: Client, database_id: int, sql_lab: Any, emulator: Any)
     assert [r["runsId"] for r in rows] == ["columnar-0", "columnar-1", "columnar-2"], rows
     assert all(json.loads(r["labels"]) == {"source": "parquet"} for r in rows), rows
 
+    step("Upload CSV: a metrics log appends into time_series_data (the series created)")
+    log = pd.DataFrame({
+        "experimentsId": "wavenet-tts", "runsId": "uploaded-0001", "displayName": "val_loss",
+        "step": list(range(0, 1500)), "scalar": [1.0 / (s + 1) for s in range(1500)],
+    })
+    emulator.reset_stats()
+    answer = upload(client, database_id, log.to_csv(index=False).encode(), "log.csv", "csv",
+                    table_name="time_series_data")
+    calls = emulator.stats()["calls"]
+    print("upload CSV into time_series_data:", answer, "API calls:", calls)
+    assert calls.get("experiments.write", 0) >= 1 and calls.get("experiments.batchCreate") == 1, \
+        calls
+    rows = sql_lab("SELECT count(*) AS n, min(step) AS first, max(step) AS last, "
+                   "sum(scalar) AS total FROM time_series_data WHERE experimentsId = "
+                   "'wavenet-tts' AND runsId = 'uploaded-0001' AND displayName = 'val_loss'")
+    assert rows[0]["n"] == 1500 and (rows[0]["first"], rows[0]["last"]) == (0, 1499), rows
+    assert abs(rows[0]["total"] - sum(1.0 / (s + 1) for s in range(1500))) < 1e-9, rows
+
     step("uploads the API cannot honour are refused, saying what to choose")
     small = b"experimentsId,runsId,displayName\nwavenet-tts,refused-1,refused\n"
     for options, expected in (
         ({"already_exists": "replace"}, "'Replace' would drop table runs"),
         ({"already_exists": "fail"}, "choose 'Append'"),
         ({"table_name": "my_uploads"}, "Cannot upload into a new table 'my_uploads'"),
-        ({"table_name": "experiments"}, "Table experiments is read only"),
         ({"dataframe_index": "true"}, "leave 'Dataframe index' unchecked"),
     ):
         answer = upload(client, database_id, small, "runs.csv", "csv", expect=422, **options)
