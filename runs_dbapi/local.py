@@ -56,38 +56,43 @@ def column_reader(column: Column, id_column: str | None = None) -> Reader:
         if name == id_column:
             return lambda r, p: p[name] if name in p else str(r.get("name", "")).rsplit("/", 1)[-1]
         return lambda r, p: p.get(name)
-    get = field_getter(column.api_field or name)
+    get, field = field_getter(column.api_field or name)
     if column.type == TIMESTAMP:
-        return lambda r, p: api_time_to_local(get(r))
+        return lambda r, p: api_time_to_local(get(r, field))
     if column.type == JSON:
         if column.message:  # unset: NULL
-            return lambda r, p: _json_text(v) if (v := get(r)) is not None else None
-        return lambda r, p: _json_text(v if (v := get(r)) is not None else {})
+            return lambda r, p: _json_text(v) if (v := get(r, field)) is not None else None
+        return lambda r, p: _json_text(v if (v := get(r, field)) is not None else {})
     default = column.default
     convert = _CONVERSIONS.get(column.type)
 
     def read(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
-        value = get(resource)
+        value = get(resource, field)
         if value is None:
             return default  # proto3 omits default values: they are known, not NULL
         return convert(value) if convert is not None else value
     return read
 
 
-def field_getter(field_path: str) -> Callable[[dict[str, Any]], Any]:
-    """`resource -> value` of a field path of the API message (`scalar.value`: nested)."""
-    if "." not in field_path:
-        return lambda resource: resource.get(field_path)
-    steps = field_path.split(".")
+def field_getter(field_path: str) -> tuple[Callable[[dict[str, Any], Any], Any], Any]:
+    """`(get, key)`: `get(resource, key)` is the value of a field path of the API message
+    (`scalar.value`: nested).
 
-    def get(resource: dict[str, Any]) -> Any:
-        value: Any = resource
-        for step in steps:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(step)
-        return value
-    return get
+    A flat field's `get` is `dict.get` itself: no Python call per value, which a reader per
+    column pays on every row (7 a row of `SELECT * FROM runs`, about a tenth of its CPU).
+    """
+    if "." not in field_path:
+        return dict.get, field_path
+    return _get_path, tuple(field_path.split("."))
+
+
+def _get_path(resource: dict[str, Any], steps: tuple[str, ...]) -> Any:
+    value: Any = resource
+    for step in steps:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
 
 
 # proto3 JSON to the Python value of a column type: int64 travels as a string, bytes as base64,
@@ -146,9 +151,9 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
     SQLite path. A JSON column read back as JSON is the parsed value itself, not a copy (the
     value `json.loads(json.dumps(v))` equals).
     """
-    get = field_getter(column.api_field or column.name)
+    get, field = field_getter(column.api_field or column.name)
     if column.type == JSON and restore is local_to_json and not column.path_parameter:
-        return lambda r, p: v if (v := get(r)) is not None else _default(column)
+        return lambda r, p: v if (v := get(r, field)) is not None else _default(column)
     read = column_reader(column, id_column)
     storage = _sqlite_type(column.type)
 
@@ -173,7 +178,7 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
         return final
     if column.type == TIMESTAMP and restore is local_to_datetime:
         def timestamp(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
-            value = get(resource)
+            value = get(resource, field)
             # `2024-02-16T23:56:54.194318Z`, as the API writes them: in one C call.
             if (type(value) is str and len(value) == 27 and value[26] == "Z"
                     and value[19] == "." and value[10] == "T"):
@@ -187,7 +192,7 @@ def direct_reader(column: Column, id_column: str | None, restore: Any) -> Reader
         empty = column.default
 
         def text(resource: dict[str, Any], path: Mapping[str, str]) -> Any:
-            value = get(resource)
+            value = get(resource, field)
             if type(value) is str:
                 return value
             if value is None:
