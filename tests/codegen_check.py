@@ -20,10 +20,15 @@ from runs_dbapi.catalog import TABLES
 from runs_dbapi.emulator import Emulator
 from runs_dialect import build_url
 
-CLASS_NAMES = {"runs": "Runs", "experiments": "Experiments", "tensorboards": "Tensorboards"}
 EXPECTED_TYPES: dict[str, type[Any]] = {"STRING": String, "TIMESTAMP": DateTime,
                                         "JSON": sqltypes.JSON, "INTEGER": BigInteger,
-                                        "BOOLEAN": Boolean}
+                                        "BOOLEAN": Boolean, "FLOAT": sqltypes.Float,
+                                        "BYTES": sqltypes.LargeBinary}
+
+
+def class_name(table: str) -> str:
+    """sqlacodegen's class name for a table: `time_series_data` -> `TimeSeriesData`."""
+    return "".join(part.capitalize() for part in table.split("_"))
 
 
 def generate(url: str, outfile: Path) -> str:
@@ -42,21 +47,24 @@ def load(path: Path) -> Any:
 
 def check_model(model: Any) -> None:
     for table in TABLES.values():
-        cls = getattr(model, CLASS_NAMES[table.name], None)
+        cls = getattr(model, class_name(table.name), None)
         assert cls is not None, f"no class for table {table.name}"
         mapped = cls.__table__
         assert mapped.name == table.name
         # sqlacodegen puts the key and the NOT NULL columns first; the set is what counts.
         assert sorted(c.name for c in mapped.columns) == sorted(table.column_names), table.name
-        assert [c.name for c in mapped.primary_key] == ["name"], table.name
+        assert [c.name for c in mapped.primary_key] == list(table.key_columns), table.name
         assert mapped.comment == table.description, table.name
         for spec in table.columns:
             column = mapped.columns[spec.name]
             expected = EXPECTED_TYPES[spec.type]
             assert type(column.type) is expected, (table.name, spec.name, column.type)
             assert column.comment == spec.description, (table.name, spec.name)
-        assert mapped.columns["createTime"].type.timezone is True
-        assert mapped.columns["name"].server_default is not None
+        if table.points is None:  # a resource: its times and the name the API assigns
+            assert mapped.columns["createTime"].type.timezone is True
+            assert mapped.columns["name"].server_default is not None
+        else:
+            assert mapped.columns["wallTime"].type.timezone is True
 
 
 def exercise(model: Any, url: str) -> None:
