@@ -69,19 +69,7 @@ class Fetcher:
             self._missing_check(path, _named(scan, path), deepest_known_missing=False)()
 
     def _lister(self, scan: Scan, path: Path) -> Iterator[Item]:
-        params: dict[str, Any] = {"pageSize": scan.table.page_max}
-        if scan.limit is not None:
-            params["pageSize"] = max(1, min(scan.table.page_max, scan.limit))
-        if scan.read_mask is not None:
-            params["readMask"] = ",".join(scan.read_mask)
-        for key in ("pageSize", "pageToken", "readMask"):
-            if key in scan.pushed.parameters:
-                params[key] = scan.pushed.parameters[key]
-        text = scan.pushed.filter_text()
-        if text:
-            params["filter"] = text
-        if scan.order_by:
-            params["orderBy"] = scan.order_by
+        params = list_parameters(scan)
         parent = scan.table.resource_name(path, parent=True)
 
         def produce() -> Iterator[Item]:
@@ -152,3 +140,21 @@ def _pages(client: RestClient, parent: str, collection: str, params: dict[str, A
         raise
     yield first
     yield from pages
+
+
+def list_parameters(scan: Scan) -> dict[str, Any]:
+    """The query parameters of each list call of a scan (EXPLAIN shows these too)."""
+    params: dict[str, Any] = {"pageSize": scan.table.page_max}
+    if scan.limit is not None:
+        params["pageSize"] = max(1, min(scan.table.page_max, scan.limit))
+    if scan.read_mask is not None:
+        params["readMask"] = ",".join(scan.read_mask)
+    for key in ("pageSize", "pageToken", "readMask"):
+        if key in scan.pushed.parameters:
+            params[key] = scan.pushed.parameters[key]
+    text = scan.pushed.filter_text()
+    if text:
+        params["filter"] = text
+    if scan.order_by:
+        params["orderBy"] = scan.order_by
+    return params

@@ -23,8 +23,9 @@ from runs_dbapi.executor import Result
 from runs_dbapi.planner import plan_query
 from runs_dbapi.statements import bind, parse
 
+from ..fetching import list_parameters
 from .analyze import analyze as run_analyzed
-from .steps import Driver, Lister, Step, describe, list_parameters, query_steps
+from .steps import Driver, Lister, Step, describe, query_steps
 from .writes import Selection, matching_names, write_selection, write_steps
 
 __all__ = ["ANALYZE_COLUMNS", "COLUMNS", "Driver", "Selection", "Step", "describe",

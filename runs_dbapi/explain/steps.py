@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from runs_dbapi.catalog import TABLES, Table
 from runs_dbapi.exceptions import Error
+from runs_dbapi.fetching import list_parameters
 from runs_dbapi.planner import QueryPlan, Scan
 from runs_dbapi.rest import RestClient
 
@@ -52,25 +53,7 @@ class Step:
 
 
 def collection_of(table: Table) -> str:
-    return str(getattr(table, "api_collection", table.name))
-
-
-def list_parameters(scan: Scan) -> dict[str, Any]:
-    """The parameters of each list call of a scan, as the executor sends them."""
-    params: dict[str, Any] = {"pageSize": scan.table.page_max}
-    if scan.limit is not None:
-        params["pageSize"] = max(1, min(scan.table.page_max, scan.limit))
-    if scan.read_mask is not None:
-        params["readMask"] = ",".join(scan.read_mask)
-    for key in ("pageSize", "pageToken", "readMask"):
-        if key in scan.pushed.parameters:
-            params[key] = scan.pushed.parameters[key]
-    text = scan.pushed.filter_text()
-    if text:
-        params["filter"] = text
-    if scan.order_by:
-        params["orderBy"] = scan.order_by
-    return params
+    return table.api_collection
 
 
 def _shown(params: Mapping[str, Any]) -> str:
