@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .catalog import TABLES, PointReads, Table
+from .exceptions import OperationalError
 from .fetching import Fetcher
 from .planner import Scan
 from .streams import Item, Path, RawPage
@@ -96,7 +97,8 @@ class PointSources:
             params={"timeSeries": [series["name"] for _, series in group]}, idempotent=True)
         data = answer.get("timeSeriesData", [])
         if len(data) != len(group):
-            raise_mismatch(board, len(group), len(data))
+            raise OperationalError(f"batchRead of {board} answered {len(data)} series for the "
+                                   f"{len(group)} asked; nothing was returned from it.")
         for (path, series), read in zip(group, data, strict=True):
             values = read.get("values", [])
             if len(values) >= spec.sample_limit(str(series.get("valueType", ""))):
@@ -162,10 +164,3 @@ def _groups(series: list[tuple[Path, Json]], table: Table, size: int
                           []).append(item)
     return [members[i:i + size] for members in boards.values()
             for i in range(0, len(members), size)]
-
-
-def raise_mismatch(board: str, asked: int, answered: int) -> None:
-    from .exceptions import OperationalError  # noqa: PLC0415 - only on a broken answer
-
-    raise OperationalError(f"batchRead of {board} answered {answered} series for the {asked} "
-                           "asked; nothing was returned from it.")
