@@ -9,6 +9,7 @@ so the bound is exact, not a timing.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,8 @@ def _resources() -> list[dict[str, Any]]:
 
 
 def _python_calls(work: Callable[[], Any]) -> int:
+    """'call' events of `work` alone: the collector is run first and held off while counting, as
+    a collection inside `work` would run finalizers of other tests' garbage (Python frames)."""
     count = 0
 
     def profile(frame: Any, event: str, arg: Any) -> None:
@@ -41,11 +44,14 @@ def _python_calls(work: Callable[[], Any]) -> int:
         if event == "call":
             count += 1
 
+    gc.collect()
+    gc.disable()
     sys.setprofile(profile)
     try:
         work()
     finally:
         sys.setprofile(None)
+        gc.enable()
     return count
 
 
