@@ -9,7 +9,7 @@ Afterwards it checks that no 5xx was answered beyond those injected (every 500 a
 saw is one the fault plan drew), that no update was lost (each counter holds its last write; the
 shared counter equals the increments that succeeded) and that memory stayed steady, and prints
 the figures: requests, 5xx by cause, lost updates, RSS before and after. `tests/
-test_emulator_load.py` runs it for 10 seconds; the exit status is 1 when a check fails.
+emulator/test_emulator_load.py` runs it for 10 seconds; the exit status is 1 when a check fails.
 """
 
 from __future__ import annotations

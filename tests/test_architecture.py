@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("runs_dbapi", "runs_dialect")
 EMULATOR = "runs_dbapi.emulator"
 # The one module of the driver that may start the emulator (`connect(emulator=...)`).
