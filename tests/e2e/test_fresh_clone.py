@@ -18,9 +18,10 @@ is checked all the same:
   another extra) must be exactly those this environment collects from the same clone (so run
   this test from an environment installed as the README says, with `.[test]`, as CI does);
 - the tests of a few quick modules (QUICK: about 20 seconds, none of them skipped) then run with
-  the packages as installed there, in one process, and must all pass: the architecture checks, connections with
-  keys, tokens and the embedded emulator, the ORM over a `runs://` engine (the dialect's entry
-  point), the emulator's HTTP server, EXPLAIN and the seed's SELECTs through the driver.
+  the packages as installed there, in one process, and must all pass: the architecture checks,
+  connections with keys, tokens and the embedded emulator, the ORM over a `runs://` engine (the
+  dialect's entry point), the emulator's HTTP server, EXPLAIN and the seed's SELECTs through the
+  driver.
 
 This test is not among them: it would start itself again, without end.
 """

@@ -6,7 +6,6 @@ default environment this module is skipped as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,21 +21,17 @@ from google.protobuf import field_mask_pb2  # noqa: E402
 import runs_dbapi  # noqa: E402
 from runs_dbapi.emulator import Emulator  # noqa: E402
 
+pytestmark = pytest.mark.emulator(demo=True, operation_polls=2)
+
 LOCATION = "projects/demo-project/locations/us-central1"
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(demo=True, operation_polls=2) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def client(emulator: Emulator) -> Any:
+def client(module_emu: Emulator) -> Any:
     return aiplatform_v1.TensorboardServiceClient(
         credentials=AnonymousCredentials(),
         transport="rest",
-        client_options=ClientOptions(api_endpoint=emulator.url),
+        client_options=ClientOptions(api_endpoint=module_emu.url),
     )
 
 
@@ -46,15 +41,15 @@ def experiment(client: Any) -> str:
     return f"{board}/experiments/resnet-sweep"
 
 
-def test_list_pages_filter_and_order(client: Any, emulator: Emulator, experiment: str) -> None:
-    emulator.reset_stats()
+def test_list_pages_filter_and_order(client: Any, module_emu: Emulator, experiment: str) -> None:
+    module_emu.reset_stats()
     request = {"parent": experiment, "page_size": 7, "filter": 'labels.optimizer = "adam"',
                "order_by": "create_time desc"}
     runs = list(client.list_tensorboard_runs(request=request))
     assert runs and all(run.labels["optimizer"] == "adam" for run in runs)
     times = [run.create_time for run in runs]
     assert times == sorted(times, reverse=True)
-    assert emulator.calls("runs.list") == -(-len(runs) // 7)
+    assert module_emu.calls("runs.list") == -(-len(runs) // 7)
     # Names carry the project number, as the real service answers.
     assert runs[0].name.startswith("projects/") and runs[0].name.split("/")[1].isdigit()
 
@@ -126,8 +121,8 @@ def test_duplicate_display_name_is_what_the_sdk_matches(client: Any, experiment:
             tensorboard_run_id="sdk-dup-2")
 
 
-def test_high_level_classes(emulator: Emulator, experiment: str) -> None:
-    aiplatform.init(project="demo-project", location="us-central1", api_endpoint=emulator.url,
+def test_high_level_classes(module_emu: Emulator, experiment: str) -> None:
+    aiplatform.init(project="demo-project", location="us-central1", api_endpoint=module_emu.url,
                     api_transport="rest", credentials=AnonymousCredentials())
     before = aiplatform.TensorboardRun.list(tensorboard_experiment_name=experiment)
     run = aiplatform.TensorboardRun.create(
@@ -144,15 +139,15 @@ def test_high_level_classes(emulator: Emulator, experiment: str) -> None:
 # -- time_series_data: the SDK on one side, the driver on the other ------------------------------
 
 
-def _driver(emulator: Emulator, experiment: str) -> Any:
+def _driver(module_emu: Emulator, experiment: str) -> Any:
     import runs_dbapi
 
     parts = experiment.split("/")
-    return runs_dbapi.connect(endpoint=emulator.url, anonymous=True, project=parts[1],
+    return runs_dbapi.connect(endpoint=module_emu.url, anonymous=True, project=parts[1],
                               location=parts[3], tensorboard=parts[5], experiment=parts[7])
 
 
-def test_the_driver_reads_points_the_sdk_wrote(client: Any, emulator: Emulator,
+def test_the_driver_reads_points_the_sdk_wrote(client: Any, module_emu: Emulator,
                                                experiment: str) -> None:
     scalar = aiplatform_v1.TensorboardTimeSeries.ValueType.SCALAR
     series_ids: dict[str, str] = {}
@@ -178,14 +173,14 @@ def test_the_driver_reads_points_the_sdk_wrote(client: Any, emulator: Emulator,
                             value=expected[(run_id, step)]))
                         for step in range(start, start + 500)])])
                 for run_id, series_id in series_ids.items()])
-    cursor = _driver(emulator, experiment).cursor()
+    cursor = _driver(module_emu, experiment).cursor()
     cursor.execute("SELECT runsId, step, scalar FROM time_series_data "
                    "WHERE runsId IN ('sdk-points-a', 'sdk-points-b') AND displayName = 'loss'")
     got = {(run_id, step): value for run_id, step, value in cursor.fetchall()}
     assert got == expected  # 3,000 points, past the read limit of 1,000 per series: whole
 
 
-def test_the_sdk_reads_points_the_driver_wrote(client: Any, emulator: Emulator,
+def test_the_sdk_reads_points_the_driver_wrote(client: Any, module_emu: Emulator,
                                                experiment: str) -> None:
     run_ids = ("driver-points-a", "driver-points-b")
     for run_id in run_ids:
@@ -195,7 +190,7 @@ def test_the_sdk_reads_points_the_driver_wrote(client: Any, emulator: Emulator,
     rows = [(run_id, name, step, (step + 1) / (len(name) + 7 * index + step + 2))
             for index, run_id in enumerate(run_ids) for name in ("loss", "accuracy")
             for step in range(3000)]
-    cursor = _driver(emulator, experiment).cursor()
+    cursor = _driver(module_emu, experiment).cursor()
     cursor.executemany("INSERT INTO time_series_data (runsId, displayName, step, wallTime, "
                        "scalar) VALUES (?, ?, ?, '2026-01-05T10:00:00Z', ?)", rows)
     assert cursor.rowcount == 12_000
@@ -218,14 +213,14 @@ def test_the_sdk_reads_points_the_driver_wrote(client: Any, emulator: Emulator,
 # -- the driver's writes of tensorboards, experiments and time series, and the SDK's -----------
 
 
-def _sql(emulator: Emulator, **path: str) -> Any:
+def _sql(module_emu: Emulator, **path: str) -> Any:
     return runs_dbapi.connect(project="demo-project", location="us-central1",
-                              endpoint=emulator.url, **path)
+                              endpoint=module_emu.url, **path)
 
 
 def test_the_sdk_sees_what_the_driver_creates_updates_and_deletes(client: Any,
-                                                                 emulator: Emulator) -> None:
-    with _sql(emulator) as connection:
+                                                                 module_emu: Emulator) -> None:
+    with _sql(module_emu) as connection:
         cursor = connection.cursor()
         cursor.execute("INSERT INTO tensorboards (displayName, description) "
                        "VALUES ('made by sql', 'one') RETURNING tensorboardsId, name")
@@ -260,7 +255,7 @@ def test_the_sdk_sees_what_the_driver_creates_updates_and_deletes(client: Any,
         client.get_tensorboard(name=board_name)
 
 
-def test_the_driver_reads_what_the_sdk_creates(client: Any, emulator: Emulator) -> None:
+def test_the_driver_reads_what_the_sdk_creates(client: Any, module_emu: Emulator) -> None:
     operation = client.create_tensorboard(parent=LOCATION, tensorboard=aiplatform_v1.Tensorboard(
         display_name="made by the sdk", labels={"by": "sdk"}))
     board = operation.result(timeout=30)
@@ -268,7 +263,7 @@ def test_the_driver_reads_what_the_sdk_creates(client: Any, emulator: Emulator) 
     client.create_tensorboard_experiment(
         parent=board.name, tensorboard_experiment=aiplatform_v1.TensorboardExperiment(
             display_name="sdk exp"), tensorboard_experiment_id="sdk-exp")
-    with _sql(emulator, tensorboard=board_id) as connection:
+    with _sql(module_emu, tensorboard=board_id) as connection:
         cursor = connection.cursor()
         cursor.execute("SELECT displayName, labels, isDefault FROM tensorboards "
                        "WHERE tensorboardsId = ?", [board_id])

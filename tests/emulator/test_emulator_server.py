@@ -48,18 +48,12 @@ def restore(emulator: Emulator) -> None:
     emulator.reset_stats()
 
 
-@pytest.fixture(scope="module")
-def shared_emulator() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
 @pytest.fixture
-def emu(shared_emulator: Emulator) -> Iterator[Emulator]:
+def emu(module_emu: Emulator) -> Iterator[Emulator]:
     """The module's emulator, reset; each test works in its own tensorboard."""
-    restore(shared_emulator)
-    yield shared_emulator
-    restore(shared_emulator)
+    restore(module_emu)
+    yield module_emu
+    restore(module_emu)
 
 
 class Api:

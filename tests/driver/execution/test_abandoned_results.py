@@ -89,9 +89,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with Emulator() as emulator:
-        yield World(emulator)
+def world(module_emu: Emulator) -> World:
+    return World(module_emu)
 
 
 @pytest.fixture(autouse=True)

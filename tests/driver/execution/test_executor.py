@@ -15,23 +15,23 @@ PAGES = 10
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        session = requests.Session()
-        base = f"{emulator.url}/v1/projects/p/locations/l"
-        board = session.post(f"{base}/tensorboards", json={"displayName": "b"}).json()
-        name = board["response"]["name"]
-        session.post(f"{emulator.url}/v1/{name}/experiments?tensorboardExperimentId=e",
-                     json={}).raise_for_status()
-        experiment = f"{name}/experiments/e"
-        for page in range(PAGES):
-            requests_ = [{"parent": experiment, "tensorboardRunId": f"r-{page}-{i}",
-                          "tensorboardRun": {"displayName": f"run {page} {i}"}}
-                         for i in range(1000)]
-            session.post(f"{emulator.url}/v1/{experiment}/runs:batchCreate",
-                         json={"requests": requests_}).raise_for_status()
-        emulator.tensorboard = name.rsplit("/", 1)[1]  # type: ignore[attr-defined]
-        yield emulator
+def emu(module_emu: Emulator) -> Iterator[Emulator]:
+    emulator = module_emu
+    session = requests.Session()
+    base = f"{emulator.url}/v1/projects/p/locations/l"
+    board = session.post(f"{base}/tensorboards", json={"displayName": "b"}).json()
+    name = board["response"]["name"]
+    session.post(f"{emulator.url}/v1/{name}/experiments?tensorboardExperimentId=e",
+                 json={}).raise_for_status()
+    experiment = f"{name}/experiments/e"
+    for page in range(PAGES):
+        requests_ = [{"parent": experiment, "tensorboardRunId": f"r-{page}-{i}",
+                      "tensorboardRun": {"displayName": f"run {page} {i}"}}
+                     for i in range(1000)]
+        session.post(f"{emulator.url}/v1/{experiment}/runs:batchCreate",
+                     json={"requests": requests_}).raise_for_status()
+    emulator.tensorboard = name.rsplit("/", 1)[1]  # type: ignore[attr-defined]
+    yield emulator
 
 
 def _connect(emu: Emulator) -> runs_dbapi.Connection:

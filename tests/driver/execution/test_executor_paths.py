@@ -27,6 +27,8 @@ from runs_dbapi.local import (
 )
 from runs_dbapi.statements import parse
 
+pytestmark = pytest.mark.emulator(demo=True)
+
 PROJECT, LOCATION = "demo-project", "us-central1"
 
 QUERIES = [
@@ -61,12 +63,12 @@ DIRECT = [*QUERIES[:3], QUERIES[4], QUERIES[7]]
 
 
 @pytest.fixture(scope="module")
-def connection() -> Iterator[Any]:
-    with Emulator(demo=True) as emu:
-        conn = runs_dbapi.connect(endpoint=emu.url, anonymous=True, project=PROJECT,
-                                  location=LOCATION)
-        yield conn
-        conn.close()
+def connection(module_emu: Emulator) -> Iterator[Any]:
+    emu = module_emu
+    conn = runs_dbapi.connect(endpoint=emu.url, anonymous=True, project=PROJECT,
+                              location=LOCATION)
+    yield conn
+    conn.close()
 
 
 def _run(conn: Any, sql: str) -> tuple[Any, list[tuple[Any, ...]]]:

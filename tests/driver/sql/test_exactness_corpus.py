@@ -728,21 +728,21 @@ def _keeps(mode: str, world: World) -> Callable[[str, dict[str, str]], bool]:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[Env]:
-    with Emulator() as emu:
-        world = build_world(emu)
-        listing = list_everything(emu.url)
-        assert sum(1 for t, _, _ in listing.rows if t == "runs") == 15 + 1200 + 4
-        connections = {}
-        for mode, (options, pushdown) in MODES.items():
-            connections[mode] = runs_dbapi.connect(
-                endpoint=emu.url, anonymous=True, project=PROJECT, location=LOCATION,
-                pushdown=pushdown,
-                **{k: v.replace("{main}", world.main) for k, v in options.items()})
-        references = {mode: reference(listing, _keeps(mode, world)) for mode in MODES}
-        yield Env(world, listing, connections, references, project_number(PROJECT), emu)
-        for connection in connections.values():
-            connection.close()
+def env(module_emu: Emulator) -> Iterator[Env]:
+    emu = module_emu
+    world = build_world(emu)
+    listing = list_everything(emu.url)
+    assert sum(1 for t, _, _ in listing.rows if t == "runs") == 15 + 1200 + 4
+    connections = {}
+    for mode, (options, pushdown) in MODES.items():
+        connections[mode] = runs_dbapi.connect(
+            endpoint=emu.url, anonymous=True, project=PROJECT, location=LOCATION,
+            pushdown=pushdown,
+            **{k: v.replace("{main}", world.main) for k, v in options.items()})
+    references = {mode: reference(listing, _keeps(mode, world)) for mode in MODES}
+    yield Env(world, listing, connections, references, project_number(PROJECT), emu)
+    for connection in connections.values():
+        connection.close()
 
 
 # -- statements: driver text and reference text -----------------------------------------------

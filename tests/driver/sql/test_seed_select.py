@@ -18,6 +18,8 @@ import requests
 import runs_dbapi
 from runs_dbapi.emulator import Emulator
 
+pytestmark = pytest.mark.emulator(demo=True)
+
 # -- the page's SELECT examples, verbatim -----------------------------------------------------
 
 GET_EXAMPLE = """SELECT
@@ -108,9 +110,8 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[Demo]:
-    with Emulator(demo=True) as emu:
-        yield Demo(emu)
+def demo(module_emu: Emulator) -> Demo:
+    return Demo(module_emu)
 
 
 @pytest.fixture

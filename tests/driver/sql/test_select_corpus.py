@@ -40,6 +40,8 @@ from runs_dbapi.rest import RetryPolicy
 from runs_dbapi.statements import parse
 from runs_dbapi.timestamps import canonical_time
 
+pytestmark = pytest.mark.emulator(demo=True)
+
 PROJECT = "demo-project"
 LOCATION = "us-central1"
 EXPERIMENTS = ("resnet-sweep", "vit-finetune", "bert-glue", "t5-summarize", "wavenet-tts",
@@ -129,12 +131,12 @@ def connect(emu: Emulator, **options: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[Env]:
-    with Emulator(demo=True) as emu:
-        push, local = connect(emu), connect(emu, pushdown=False)
-        yield Env(emu, load_demo(emu.url), push, local, Spy(push), Spy(local))
-        push.close()
-        local.close()
+def env(module_emu: Emulator) -> Iterator[Env]:
+    emu = module_emu
+    push, local = connect(emu), connect(emu, pushdown=False)
+    yield Env(emu, load_demo(emu.url), push, local, Spy(push), Spy(local))
+    push.close()
+    local.close()
 
 
 def settle(emu: Emulator) -> None:

@@ -31,6 +31,8 @@ from runs_dbapi.exceptions import DataError, NotSupportedError, ProgrammingError
 from runs_dbapi.planner import plan_query
 from runs_dbapi.statements import parse
 
+pytestmark = pytest.mark.emulator(demo=True)
+
 PROJECT = "demo-project"
 LOCATION = "us-central1"
 LOCATION_PATH = f"projects/{PROJECT}/locations/{LOCATION}"
@@ -89,17 +91,17 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[Env]:
-    with Emulator(demo=True) as emu:
-        connections = {
-            mode: runs_dbapi.connect(endpoint=emu.url, anonymous=True, project=PROJECT,
-                                     location=LOCATION, pushdown=mode == "push")
-            for mode in ("push", "local")}
-        reference = reference_database(emu.url)
-        yield Env(emu, reference, connections)
-        reference.close()
-        for connection in connections.values():
-            connection.close()
+def env(module_emu: Emulator) -> Iterator[Env]:
+    emu = module_emu
+    connections = {
+        mode: runs_dbapi.connect(endpoint=emu.url, anonymous=True, project=PROJECT,
+                                 location=LOCATION, pushdown=mode == "push")
+        for mode in ("push", "local")}
+    reference = reference_database(emu.url)
+    yield Env(emu, reference, connections)
+    reference.close()
+    for connection in connections.values():
+        connection.close()
 
 
 @pytest.fixture(params=["push", "local"])
