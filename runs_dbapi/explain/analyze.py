@@ -77,6 +77,12 @@ class _CountingClient:
         return self._timed((collection, "batchCreate"), lambda: self.client.batch_create(
             parent, collection, requests, **kwargs), rows=len(requests))
 
+    def post(self, name_with_verb: str, body: Any, **kwargs: Any) -> Any:
+        """A verb's POST (a write of data points); its rows are the points it carries."""
+        name, verb = name_with_verb.rsplit(":", 1)
+        return self._timed((name.split("/")[-2], verb), lambda: self.client.post(
+            name_with_verb, body, **kwargs), rows=_values_in(body))
+
     def wait_operation(self, operation: Mapping[str, Any], **kwargs: Any) -> Any:
         """Waiting is part of the call that started the operation: its time counts there."""
         parts = str(operation.get("name", "")).split("/")
@@ -104,6 +110,16 @@ class _CountingClient:
             self._add(key, started, pages=1,
                       rows=sum(len(v) for v in page.values() if isinstance(v, list)))
             yield page
+
+
+def _values_in(body: Any) -> int:
+    """The data points of a write's body: every `values` list, however deep."""
+    if isinstance(body, dict):
+        return sum(len(v) if k == "values" and isinstance(v, list) else _values_in(v)
+                   for k, v in body.items())
+    if isinstance(body, list):
+        return sum(_values_in(item) for item in body)
+    return 0
 
 
 def analyze(driver: Driver, tree: exp.Expression, steps: list[Step]) -> list[Step]:

@@ -56,7 +56,7 @@ def collection_of(table: Table) -> str:
     return table.api_collection
 
 
-def _shown(params: Mapping[str, Any]) -> str:
+def shown_parameters(params: Mapping[str, Any]) -> str:
     order = ("filter", "orderBy", "pageSize", "pageToken", "readMask")
     return "; ".join(f"{k}={params[k]}" for k in (*order, *sorted(set(params) - set(order)))
                      if k in params)
@@ -115,7 +115,8 @@ def scan_steps(scan: Scan, lister: Lister, first: int) -> list[Step]:
         resource = "GET /v1/" + pattern(child, known, child.parent_path) + "/" + \
             collection_of(child)
         over = _fan_detail(known, child.parent_path)
-        step = Step(f"{collection_of(child)}.list", resource, _shown({"pageSize": child.page_max}),
+        step = Step(f"{collection_of(child)}.list", resource,
+                    shown_parameters({"pageSize": child.page_max}),
                     f"fan-out: list the {child.name}" + over, key=(collection_of(child), "list"))
         steps.append(step)
         if paths is not None and lister.client is not None:
@@ -141,8 +142,9 @@ def scan_steps(scan: Scan, lister: Lister, first: int) -> list[Step]:
                 f"stops once {scan.limit} rows per parent are in"]
         if scan.page_mode:
             what.append("one row per page (the seed's page columns)")
-        steps.append(Step(f"{collection_of(table)}.list", resource, _shown(list_parameters(scan)),
-                          "; ".join(what) + steps_detail, key=(collection_of(table), "list")))
+        steps.append(Step(f"{collection_of(table)}.list", resource,
+                          shown_parameters(list_parameters(scan)), "; ".join(what) + steps_detail,
+                          key=(collection_of(table), "list")))
     steps[-1].detail = f"into {scan.local_name}: " + steps[-1].detail
     return steps
 

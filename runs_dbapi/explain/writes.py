@@ -5,7 +5,7 @@ find its rows is captured rather than run, so the plan shown is the write module
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,7 +18,7 @@ from runs_dbapi.rest import RestClient
 from runs_dbapi.statements import bind, parse
 from runs_dbapi.writes import WriteExecutor
 
-from .steps import Driver, Lister, Step, collection_of, pattern, query_steps
+from .steps import Driver, Lister, Step, collection_of, pattern, query_steps, shown_parameters
 
 
 class _DryClient:
@@ -27,6 +27,7 @@ class _DryClient:
     def __init__(self, client: RestClient) -> None:
         self._client = client
         self.writes: list[Step] = []
+        self.listed = False  # a listing was recorded: what it would find is unknown
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
@@ -67,6 +68,17 @@ class _DryClient:
                           f"one {verb} call", key=(collection, verb)))
         return {}
 
+    def list_pages(self, parent: str, collection: str,
+                   params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """A write's own listing (an INSERT of data points looks up each run's series by
+        display name): recorded, not sent. It finds nothing, so every series named counts as
+        one to create, and the batchCreate shown is the most it can be."""
+        self.listed = True
+        self._record(Step(f"{collection}.list", f"GET /v1/{parent}/{collection}",
+                          shown_parameters(params or {}), "1 listing: the series the rows name, by "
+                          "display name (those not found are created)", key=(collection, "list")))
+        return iter(())
+
     def wait_operation(self, operation: Mapping[str, Any], **_: Any) -> Mapping[str, Any]:
         return operation
 
@@ -83,7 +95,8 @@ class _DryClient:
         self._record(Step(f"{collection}.batchCreate",
                           f"POST /v1/{_.get('url') or f'{parent}/{collection}:batchCreate'}",
                           "",
-                          f"{len(requests)} {collection} in one call (all or none)",
+                          f"{'up to ' if self.listed else ''}{len(requests)} {collection} in "
+                          "one call (all or none)",
                           key=(collection, "batchCreate")))
         id_field = str(_.get("id_field") or table.id_parameter or "")
         ids = [r.get(id_field, "") for r in requests]
@@ -146,10 +159,19 @@ def write_steps(driver: Driver, tree: exp.Expression, lister: Lister
 
 
 def _merged(writes: list[Step]) -> list[Step]:
-    """Recorded calls, those of one kind under one parent merged into one step."""
+    """Recorded calls, those of one kind under one parent merged into one step (listings under
+    several parents too, the parents' differing IDs shown by name: `runs/{runsId}`)."""
     merged: list[Step] = []
     for step in writes:
         last = merged[-1] if merged else None
+        if last is not None and last.operation == step.operation and \
+                last.operation.endswith(".list") and last.resource != step.resource:
+            last.resource = _common_pattern(last.resource, step.resource)
+            if last.parameters != step.parameters:
+                last.parameters = "filter=the display names of the run's rows"
+            listings = int(last.detail.split()[0]) + 1
+            last.detail = f"{listings} listings, one a run" + last.detail[last.detail.index(":"):]
+            continue
         if last is not None and last.operation == step.operation and \
                 last.resource == step.resource:
             count = int(last.detail.split()[0]) + int(step.detail.split()[0]) \
@@ -159,6 +181,16 @@ def _merged(writes: list[Step]) -> list[Step]:
                 continue
         merged.append(step)
     return merged
+
+
+def _common_pattern(first: str, second: str) -> str:
+    """`GET /v1/.../runs/{runsId}/timeSeries` from two resources that differ in IDs: an ID that
+    differs is named after its collection, as the path columns are."""
+    a, b = first.split("/"), second.split("/")
+    if len(a) != len(b):
+        return first
+    return "/".join(x if x == y else "{" + a[i - 1] + "Id}" for i, (x, y) in
+                    enumerate(zip(a, b, strict=True)))
 
 
 def _written_table(tree: exp.Expression) -> Table:

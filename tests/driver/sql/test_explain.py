@@ -119,6 +119,45 @@ def test_explain_of_keyed_writes_and_inserts_writes_nothing(emu: Emulator) -> No
                       "AND runsId IN ('e-1', 'e-2')") == 0
 
 
+POINTS = ("INSERT INTO time_series_data (tensorboardsId, experimentsId, runsId, displayName, "
+          "step, scalar) VALUES (?, 'bert-glue', 'bert-glue-0001', 'loss', 9001, 0.5), "
+          "(?, 'bert-glue', 'bert-glue-0002', 'grad norm', 1, 0.25), "
+          "(?, 'bert-glue', 'bert-glue-0002', 'loss', 9001, 0.75)")
+
+
+def test_explain_of_an_insert_of_points_calls_nothing(emu: Emulator) -> None:
+    """The series lookup of each run is a step, shown, not made; the series it may create and
+    the points are written by no one."""
+    series = count(emu, "SELECT count(*) FROM time_series WHERE experimentsId = 'bert-glue'")
+    emu.reset_stats()
+    steps = explain(emu, f"EXPLAIN {POINTS}", [BOARD] * 3)
+    assert sum(emu.stats()["calls"].values()) == 0
+    assert [s["operation"] for s in steps] == ["timeSeries.list", "timeSeries.batchCreate",
+                                               "experiments.write"]
+    listing = steps[0]
+    assert listing["resource"].endswith("/experiments/bert-glue/runs/{runsId}/timeSeries")
+    assert listing["detail"].startswith("2 listings, one a run")
+    # Nothing is looked up, so both series names of the second run count as possibly missing.
+    assert steps[1]["detail"].startswith("up to 3 timeSeries in one call")
+    assert count(emu, "SELECT count(*) FROM time_series WHERE experimentsId = 'bert-glue'") \
+        == series
+    assert count(emu, "SELECT count(*) FROM time_series_data WHERE experimentsId = 'bert-glue' "
+                      "AND step = 9001") == 0
+
+
+def test_explain_analyze_of_an_insert_of_points_counts_its_listings(emu: Emulator) -> None:
+    emu.reset_stats()
+    steps = explain(emu, f"EXPLAIN ANALYZE {POINTS}", [BOARD] * 3)
+    by = {s["operation"]: s for s in steps}
+    assert by["timeSeries.list"]["calls"] == emu.calls("timeSeries.list") == 2
+    # The series are created by the experiment's batchCreate method (the API's name for it).
+    assert by["timeSeries.batchCreate"]["calls"] == emu.calls("experiments.batchCreate") == 1
+    assert by["experiments.write"]["calls"] == emu.calls("experiments.write") == 1
+    assert by["experiments.write"]["rows"] == 3
+    assert count(emu, "SELECT count(*) FROM time_series_data WHERE experimentsId = 'bert-glue' "
+                      "AND step = 9001") == 2
+
+
 def test_explain_analyze_counts_the_calls_made(emu: Emulator) -> None:
     failed = count(emu, "SELECT count(*) FROM runs WHERE labels ->> '$.status' = 'failed'")
     emu.reset_stats()
