@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from .catalog import INTEGER, LIST_PARAMETERS, TIMESTAMP, Table
+from .catalog import INTEGER, LIST_PARAMETERS, STRING, TIMESTAMP, Table
 from .timestamps import parse_instant
 
 _LABEL_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -284,6 +284,10 @@ class Translator:
             if moment is None:
                 return None
             return f"{column.filter_name} {op} {aip160_quote(rfc3339(moment))}", True
+        if column.type != STRING:
+            # `step = 'abc'`: SQLite gives the text the column's numeric affinity where it can
+            # and otherwise ranks any number below any text; the API would reject or differ.
+            return None
         return f"{column.filter_name} {op} {aip160_quote(text)}", True
 
     def _number_comparison(self, subject: exp.Expression, op: str, value: exp.Literal,

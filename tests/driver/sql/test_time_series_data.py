@@ -4,6 +4,7 @@ series chosen by display name in the listing and steps filtered and ordered by t
 from __future__ import annotations
 
 import base64
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,6 +159,25 @@ def test_push_down_changes_no_answer(curves: tuple[World, str, dict[str, str]], 
     assert pushed
     assert sorted(pushed, key=repr) == sorted(rows(world, experiment, sql, pushdown=False),
                                               key=repr)
+
+
+@pytest.mark.parametrize("literal", ["'abc'", "'5'", "' 7 '", "'5.0'", "'1e1'", "'-1'", "''",
+                                     "'39x'", "5.0", "'9223372036854775808'"])
+@pytest.mark.parametrize("op", ["=", "!=", "<", ">=", "IN"])
+def test_step_against_a_literal_of_another_type_is_sqlite_s_comparison(
+        curves: tuple[World, str, dict[str, str]], op: str, literal: str) -> None:
+    """`step = 'abc'` is no row and `step < 'abc'` every row in SQLite (a number ranks below
+    any text that the column's affinity cannot make a number), `step = '5'` is step 5: the API
+    is never asked (it would refuse the first or answer otherwise)."""
+    world, experiment, _ = curves
+    where = f"step {op} ({literal})" if op == "IN" else f"step {op} {literal}"
+    reference = sqlite3.connect(":memory:")
+    reference.execute("CREATE TABLE t (step INTEGER)")
+    reference.executemany("INSERT INTO t VALUES (?)", [(step,) for step in range(40)])
+    expected = sorted(reference.execute(f"SELECT step FROM t WHERE {where}").fetchall())
+    sql = f"SELECT step FROM time_series_data WHERE runsId = 'b' AND {where}"
+    for pushdown in (True, False):
+        assert sorted(rows(world, experiment, sql, pushdown=pushdown)) == expected, pushdown
 
 
 def test_value_columns_by_type(curves: tuple[World, str, dict[str, str]]) -> None:
