@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
 
 from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, Column, Table, find_table
 from .exceptions import DataError, ProgrammingError
@@ -158,7 +159,7 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
     _name_derived_tables(local)
     query_types = QueryTypes(local, {s.local_name: s.columns for s in scans})
     canonicalise_timestamp_literals(query_types)
-    _name_equalities(query_types, scans)
+    _name_comparisons(query_types, scans)
     read = read_columns(local)
     if pushdown:
         for scan in scans:
@@ -337,46 +338,104 @@ def _is_path_segment(value: str, name: str) -> bool:
     return True
 
 
-def _name_equalities(types: QueryTypes, scans: list[Scan]) -> None:
-    """`name = 'projects/<p>/...'` holds whether `<p>` is the project's ID or its number.
+_NAME_COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
+
+
+def _name_comparisons(types: QueryTypes, scans: list[Scan]) -> None:
+    """`name OP 'projects/<p>/...'` compares with the name `<p>` means, be `<p>` the project's
+    ID or its number (=, !=, <, <=, >, >=, IN, BETWEEN, NOT of each).
 
     The API names projects by number whatever the request said; a user may write the ID they
-    know. Locally the term also holds for the row whose `projectsId` (the project the row was
-    read under) is `<p>` and whose name is the same below the project.
+    know. A row read under project `<p>` (its `projectsId`) names its project by the same
+    number as the literal means, so for that row the comparison is that of the names below
+    the project; other rows compare the texts.
     """
     tables = {s.local_name.lower(): s.table for s in scans}
     for scope in types.scopes:
-        for equality in list(scope.find_all(exp.EQ)):
-            column, value = equality.this, equality.expression
-            if isinstance(column, exp.Literal):
-                column, value = value, column
-            if not (isinstance(column, exp.Column) and column.name.lower() == "name"
-                    and isinstance(value, exp.Literal) and value.is_string):
-                continue
-            found = types.base_source(column, scope)
-            if found is None:
-                continue
-            alias, source = found
-            table = tables.get(source.name.lower())
-            text = str(value.this)
-            if table is None or table.parse_name(text) is None:
-                continue
-            project = text.split("/")[1]
-            below = text[len("projects/") + len(project):]
-            subject = exp.column("name", table=alias, quoted=True)
-            # substr(name, instr(substr(name, 10), '/') + 9): the name below `projects/<p>`
-            tail = exp.Anonymous(this="substr", expressions=[
-                subject.copy(),
-                exp.Add(this=exp.Anonymous(this="instr", expressions=[
-                    exp.Anonymous(this="substr", expressions=[subject.copy(),
-                                                              exp.Literal.number(10)]),
-                    exp.Literal.string("/")]), expression=exp.Literal.number(9))])
-            same_below = exp.and_(
-                exp.EQ(this=exp.column("projectsId", table=alias, quoted=True),
-                       expression=exp.Literal.string(project)),
-                exp.EQ(this=tail, expression=exp.Literal.string(below)))
-            equality.replace(exp.Paren(this=exp.or_(
-                exp.EQ(this=subject.copy(), expression=value.copy()), same_below)))
+        # BETWEEN first, as two comparisons (the same in SQLite: `name` is read twice).
+        for between in list(scope.find_all(exp.Between)):
+            if _name_subject(types, scope, tables, between.this) is not None and any(
+                    _project_name(tables, _name_subject(types, scope, tables, between.this), b)
+                    for b in (between.args.get("low"), between.args.get("high"))):
+                between.replace(exp.Paren(this=exp.and_(
+                    exp.GTE(this=between.this.copy(), expression=between.args["low"].copy()),
+                    exp.LTE(this=between.this.copy(), expression=between.args["high"].copy()))))
+        for node in list(scope.find_all(*_NAME_COMPARISONS, exp.In)):
+            _rewrite_name_comparison(types, scope, tables, node)
+
+
+def _name_subject(types: QueryTypes, scope: Scope, tables: Mapping[str, Table],
+                  node: exp.Expression | None) -> tuple[str, Table] | None:
+    """The alias and table of a scanned table's `name` column that `node` is, if it is one."""
+    if not (isinstance(node, exp.Column) and node.name.lower() == "name"):
+        return None
+    found = types.base_source(node, scope)
+    table = tables.get(found[1].name.lower()) if found is not None else None
+    return None if found is None or table is None else (found[0], table)
+
+
+def _project_name(tables: Mapping[str, Table], subject: tuple[str, Table] | None,
+                  value: exp.Expression | None) -> tuple[str, str] | None:
+    """(project, the name below `projects/<project>`) of a literal resource name of the
+    subject's table whose project is not a number (a number already means what the API says)."""
+    if subject is None or not (isinstance(value, exp.Literal) and value.is_string):
+        return None
+    text = str(value.this)
+    if subject[1].parse_name(text) is None:
+        return None
+    project = text.split("/")[1]
+    if project.isdigit():
+        return None
+    return project, text[len("projects/") + len(project):]
+
+
+def _rewrite_name_comparison(types: QueryTypes, scope: Scope, tables: Mapping[str, Table],
+                             node: exp.Expression) -> None:
+    if isinstance(node, exp.In):
+        subject = _name_subject(types, scope, tables, node.this)
+        if subject is None or node.args.get("query"):
+            return
+        same = [_same_below(subject[0], found[0], exp.EQ, found[1]) for value in node.expressions
+                if (found := _project_name(tables, subject, value)) is not None]
+        if same:
+            # `name IN (...)` stays as written for the texts (and its NULLs): OR-ing the same
+            # resource in changes nothing where it does not hold.
+            node.replace(exp.Paren(this=exp.or_(node.copy(), *same)))
+        return
+    left, right = node.this, node.expression
+    subject = _name_subject(types, scope, tables, left)
+    literal, name_left = right, True
+    if subject is None:
+        subject, literal, name_left = _name_subject(types, scope, tables, right), left, False
+    found = _project_name(tables, subject, literal)
+    if subject is None or found is None:
+        return
+    project, below = found
+    tail = _below_project(subject[0])
+    operands = (tail, exp.Literal.string(below)) if name_left else (
+        exp.Literal.string(below), tail)
+    node.replace(exp.Case(ifs=[exp.If(
+        this=exp.EQ(this=exp.column("projectsId", table=subject[0], quoted=True),
+                    expression=exp.Literal.string(project)),
+        true=type(node)(this=operands[0], expression=operands[1]))], default=node.copy()))
+
+
+def _below_project(alias: str) -> exp.Expression:
+    """substr(name, instr(substr(name, 10), '/') + 9): the name below `projects/<p>`."""
+    subject = exp.column("name", table=alias, quoted=True)
+    return exp.Anonymous(this="substr", expressions=[
+        subject.copy(),
+        exp.Add(this=exp.Anonymous(this="instr", expressions=[
+            exp.Anonymous(this="substr", expressions=[subject.copy(), exp.Literal.number(10)]),
+            exp.Literal.string("/")]), expression=exp.Literal.number(9))])
+
+
+def _same_below(alias: str, project: str, op: type[exp.Expression], below: str
+                ) -> exp.Expression:
+    return exp.Paren(this=exp.and_(
+        exp.EQ(this=exp.column("projectsId", table=alias, quoted=True),
+               expression=exp.Literal.string(project)),
+        op(this=_below_project(alias), expression=exp.Literal.string(below))))
 
 
 def _name_derived_tables(tree: exp.Expression) -> None:

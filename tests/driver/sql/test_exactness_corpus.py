@@ -92,10 +92,12 @@ class Q:
     sql: str
     ordered: bool = False  # the ORDER BY is total: compare in order
     empty: str | None = None  # a variant returning no rows: same names and type codes
+    params: tuple[Any, ...] = ()  # bound `?` parameters; a str `{ts:X}` is a timestamp
 
 
-def q(id: str, sql: str, *, ordered: bool = False, empty: str | None = None) -> Q:
-    return Q(id, sql, ordered, empty)
+def q(id: str, sql: str, *, ordered: bool = False, empty: str | None = None,
+      params: tuple[Any, ...] = ()) -> Q:
+    return Q(id, sql, ordered, empty, params)
 
 
 SHARED = "tensorboardsId = '{main}' AND experimentsId = 'shared'"
@@ -289,6 +291,22 @@ QUERIES: list[Q] = [
     q("name-in-repeated", f"SELECT runsId FROM runs WHERE name IN ('{RUN01}', "
       f"'{RUN01[:-1]}2', '{RUN01}')"),
     q("name-like", "SELECT name FROM runs WHERE name LIKE '%/runs/r0_'"),
+    # A name written with the project ID means that name in every comparison, not only `=`.
+    q("name-ne-project-id", f"SELECT runsId, experimentsId FROM runs WHERE name != '{RUN01_ID}' "
+      "AND runsId LIKE 'r0%'"),
+    q("name-not-in-project-id", f"SELECT count(*) FROM runs WHERE name NOT IN ('{RUN01_ID}', "
+      f"'{RUN01[:-1]}2')"),
+    q("name-in-both-spellings", f"SELECT runsId FROM runs WHERE name IN ('{RUN01_ID[:-1]}3', "
+      f"'{RUN01[:-1]}2')"),
+    q("name-gt-project-id", f"SELECT count(*) FROM runs WHERE name > '{RUN01_ID}'"),
+    q("name-ge-project-id-reversed", f"SELECT runsId FROM runs WHERE '{RUN01_ID}' >= name "
+      f"AND {NOT_BIG}"),
+    q("name-between-project-id", f"SELECT runsId FROM runs WHERE name BETWEEN '{RUN01_ID}' "
+      f"AND '{RUN01_ID[:-1]}5'"),
+    q("name-not-between-project-id", f"SELECT count(*) FROM runs WHERE name NOT BETWEEN "
+      f"'{RUN01_ID}' AND '{RUN01[:-1]}5'"),
+    q("name-ne-in-subquery", "SELECT count(*) FROM runs WHERE runsId IN (SELECT runsId FROM runs "
+      f"WHERE name <> '{RUN01_ID}')"),
     q("experiment-name-eq", "SELECT experimentsId FROM experiments WHERE name = "
       "'projects/{number}/locations/us-central1/tensorboards/{second}/experiments/shared'"),
     q("runsId-eq", "SELECT tensorboardsId, experimentsId, runsId FROM runs WHERE runsId = 'r01'"),
@@ -727,9 +745,9 @@ def _keeps(mode: str, world: World) -> Callable[[str, dict[str, str]], bool]:
     return keep
 
 
-@pytest.fixture(scope="module")
-def env(module_emu: Emulator) -> Iterator[Env]:
-    emu = module_emu
+def open_env(emu: Emulator) -> Env:
+    """The exactness world built on `emu`, a driver connection per mode and their references
+    (the corpus's fixture, and the fuzzer's: tests/driver/sql/fuzz_exactness.py)."""
     world = build_world(emu)
     listing = list_everything(emu.url)
     assert sum(1 for t, _, _ in listing.rows if t == "runs") == 15 + 1200 + 4
@@ -740,8 +758,14 @@ def env(module_emu: Emulator) -> Iterator[Env]:
             pushdown=pushdown,
             **{k: v.replace("{main}", world.main) for k, v in options.items()})
     references = {mode: reference(listing, _keeps(mode, world)) for mode in MODES}
-    yield Env(world, listing, connections, references, project_number(PROJECT), emu)
-    for connection in connections.values():
+    return Env(world, listing, connections, references, project_number(PROJECT), emu)
+
+
+@pytest.fixture(scope="module")
+def env(module_emu: Emulator) -> Iterator[Env]:
+    opened = open_env(module_emu)
+    yield opened
+    for connection in opened.connections.values():
         connection.close()
 
 
@@ -766,6 +790,17 @@ def texts(query_sql: str, env: Env) -> tuple[str, str]:
     return driver, ref
 
 
+def bound(params: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(the driver's parameters, the reference's): a str parameter that is all `{ts:X}` is X
+    for the driver and the canonical UTC text of X for the reference (as in `texts`)."""
+    def one(value: Any, canonical: bool) -> Any:
+        match = _TS.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            return value
+        return canonical_timestamp(match.group(1)) if canonical else match.group(1)
+    return tuple(one(v, False) for v in params), tuple(one(v, True) for v in params)
+
+
 # -- running and normalising --------------------------------------------------------------------
 
 
@@ -777,10 +812,10 @@ class Answer:
     rowcount: int
 
 
-def run_driver(connection: Any, sql: str) -> Answer:
+def run_driver(connection: Any, sql: str, params: tuple[Any, ...] = ()) -> Answer:
     cursor = connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(sql, params) if params else cursor.execute(sql)
         rows = cursor.fetchall()
         assert cursor.description is not None, "no description after a SELECT"
         return Answer([d[0] for d in cursor.description], [d[1] for d in cursor.description],
@@ -789,16 +824,17 @@ def run_driver(connection: Any, sql: str) -> Answer:
         cursor.close()
 
 
-def run_reference(db: sqlite3.Connection, sql: str) -> Answer:
-    cursor = db.execute(sql)
+def run_reference(db: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> Answer:
+    cursor = db.execute(sql, params)
     rows = cursor.fetchall()
     return Answer([d[0] for d in cursor.description], [], rows, cursor.rowcount)
 
 
-def bare_reference_types(db: sqlite3.Connection, sql: str) -> list[str | None]:
+def bare_reference_types(db: sqlite3.Connection, sql: str,
+                         params: tuple[Any, ...] = ()) -> list[str | None]:
     """Per output column, the catalog type of the table column it is a bare reference to
     (sqlite's declared type of the result column), or None."""
-    cursor = db.execute(sql)
+    cursor = db.execute(sql, params)
     found: list[str | None] = [None] * len(cursor.description)
     for row in cursor:
         for index, value in enumerate(row):
@@ -872,9 +908,10 @@ def row_diff(expected: list[Row], got: list[Row], ordered: bool) -> str | None:
     return "\n".join(lines)
 
 
-def reference_answer(ref: Reference, sql: str, ordered: bool) -> Answer:
-    forward = run_reference(ref.forward, sql)
-    backward = run_reference(ref.backward, sql)
+def reference_answer(ref: Reference, sql: str, ordered: bool,
+                     params: tuple[Any, ...] = ()) -> Answer:
+    forward = run_reference(ref.forward, sql, params)
+    backward = run_reference(ref.backward, sql, params)
     ambiguous = row_diff(forward.rows, backward.rows, ordered)
     assert ambiguous is None, (
         f"corpus error: the reference answer depends on row order, so the query has no single "
@@ -885,11 +922,12 @@ def reference_answer(ref: Reference, sql: str, ordered: bool) -> Answer:
 
 def compare(env: Env, mode: str, query: Q) -> list[str]:
     driver_sql, ref_sql = texts(query.sql, env)
+    driver_params, ref_params = bound(query.params)
     ref = env.references[mode]
-    expected = reference_answer(ref, ref_sql, query.ordered)
-    bare = bare_reference_types(ref.tagged, ref_sql)
+    expected = reference_answer(ref, ref_sql, query.ordered, ref_params)
+    bare = bare_reference_types(ref.tagged, ref_sql, ref_params)
     try:
-        got = run_driver(env.connections[mode], driver_sql)
+        got = run_driver(env.connections[mode], driver_sql, driver_params)
     except Exception as error:  # any driver error is this case's failure
         return [f"driver raised {type(error).__name__}: {error}"]
     problems = []
@@ -918,6 +956,8 @@ def compare(env: Env, mode: str, query: Q) -> list[str]:
 def report(mode: str, query: Q, env: Env, problems: list[str]) -> str:
     driver_sql, ref_sql = texts(query.sql, env)
     head = f"[{mode}] {driver_sql}"
+    if query.params:
+        head += f"\n  parameters {bound(query.params)[0]!r}"
     if ref_sql != driver_sql:
         head += f"\n  (reference SQL: {ref_sql})"
     return head + "\n" + "\n".join(problems)
