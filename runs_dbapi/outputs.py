@@ -35,6 +35,7 @@ _STORED_AS = {BOOLEAN: INTEGER, TIMESTAMP: STRING, JSON: STRING}  # their SQLite
 class Kind:
     carried: str | None = None  # the catalog type every value has, if it is a column's value
     code: str | None = None  # the SQLite value's type code, if the same for every row
+    resource: str | None = None  # the table whose resource names these are (`name` unchanged)
 
     @property
     def description_code(self) -> str | None:
@@ -44,8 +45,9 @@ class Kind:
 _UNKNOWN = Kind()
 
 
-def _column_kind(column: Column) -> Kind:
-    return Kind(column.type, _STORED_AS.get(column.type, column.type))
+def _column_kind(column: Column, table: str | None = None) -> Kind:
+    resource = table if column.name == "name" and not column.path_parameter else None
+    return Kind(column.type, _STORED_AS.get(column.type, column.type), resource)
 
 
 def _merge(kinds: Iterable[Kind]) -> Kind:
@@ -55,8 +57,10 @@ def _merge(kinds: Iterable[Kind]) -> Kind:
         return _UNKNOWN
     carried = {k.carried for k in found}
     codes = {k.code for k in found}
+    resources = {k.resource for k in found}
     return Kind(carried.pop() if len(carried) == 1 else None,
-                codes.pop() if len(codes) == 1 else None)
+                codes.pop() if len(codes) == 1 else None,
+                resources.pop() if len(resources) == 1 else None)
 
 
 _INTEGER_FUNCTIONS = (exp.Count, exp.Length, exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
@@ -79,7 +83,10 @@ _ANONYMOUS_CODES = {
 class QueryTypes:
     """The kinds of a query's expressions, resolved through its scopes (subqueries, CTEs)."""
 
-    def __init__(self, tree: exp.Expression, tables: dict[str, Sequence[Column]]) -> None:
+    def __init__(self, tree: exp.Expression, tables: dict[str, Sequence[Column]],
+                 catalog_names: dict[str, str] | None = None) -> None:
+        # local table -> the catalog table it holds rows of (what `Kind.resource` names)
+        self.catalog_names = {k.lower(): v for k, v in (catalog_names or {}).items()}
         self.tables = {name.lower(): {c.name.lower(): c for c in columns}
                        for name, columns in tables.items()}
         self.ordered = {name.lower(): list(columns) for name, columns in tables.items()}
@@ -159,7 +166,8 @@ class QueryTypes:
         if isinstance(source, exp.Table):
             columns = self.ordered.get(source.name.lower())
             if columns is not None:
-                return [(c.name, _column_kind(c)) for c in columns]
+                table = self.catalog_names.get(source.name.lower())
+                return [(c.name, _column_kind(c, table)) for c in columns]
         return []
 
     @staticmethod

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlglot import exp
-from sqlglot.optimizer.scope import Scope
 
 from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, Column, Table, find_table
 from .exceptions import DataError, ProgrammingError
@@ -157,9 +156,10 @@ def plan_query(tree: exp.Expression, defaults: Mapping[str, str | None], *,
                 scan.order_by = None
         scans.append(scan)
     _name_derived_tables(local)
-    query_types = QueryTypes(local, {s.local_name: s.columns for s in scans})
+    query_types = QueryTypes(local, {s.local_name: s.columns for s in scans},
+                             {s.local_name: s.table.name for s in scans})
     canonicalise_timestamp_literals(query_types)
-    _name_comparisons(query_types, scans)
+    _project_names(query_types, scans)
     read = read_columns(local)
     if pushdown:
         for scan in scans:
@@ -338,104 +338,65 @@ def _is_path_segment(value: str, name: str) -> bool:
     return True
 
 
-_NAME_COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
+_COMPARED = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, exp.In)
 
 
-def _name_comparisons(types: QueryTypes, scans: list[Scan]) -> None:
+def _project_names(types: QueryTypes, scans: list[Scan]) -> None:
     """`name OP 'projects/<p>/...'` compares with the name `<p>` means, be `<p>` the project's
-    ID or its number (=, !=, <, <=, >, >=, IN, BETWEEN, NOT of each).
+    ID or its number, wherever the name is compared (any comparison, IN, BETWEEN; through
+    subqueries, CTEs, min/max).
 
     The API names projects by number whatever the request said; a user may write the ID they
-    know. A row read under project `<p>` (its `projectsId`) names its project by the same
-    number as the literal means, so for that row the comparison is that of the names below
-    the project; other rows compare the texts.
+    know. Every row read under project `<p>` (its `projectsId`) spells that number in its name,
+    so the literal is read as the name the local rows give project `<p>`; the literal stays as
+    written when no row of `<p>` was read (then no name of `<p>` is compared either).
     """
-    tables = {s.local_name.lower(): s.table for s in scans}
     for scope in types.scopes:
-        # BETWEEN first, as two comparisons (the same in SQLite: `name` is read twice).
-        for between in list(scope.find_all(exp.Between)):
-            if _name_subject(types, scope, tables, between.this) is not None and any(
-                    _project_name(tables, _name_subject(types, scope, tables, between.this), b)
-                    for b in (between.args.get("low"), between.args.get("high"))):
-                between.replace(exp.Paren(this=exp.and_(
-                    exp.GTE(this=between.this.copy(), expression=between.args["low"].copy()),
-                    exp.LTE(this=between.this.copy(), expression=between.args["high"].copy()))))
-        for node in list(scope.find_all(*_NAME_COMPARISONS, exp.In)):
-            _rewrite_name_comparison(types, scope, tables, node)
+        for comparison in list(scope.find_all(*_COMPARED)):
+            operands = [comparison.args.get(k) for k in ("this", "expression", "low", "high")]
+            operands += list(comparison.expressions) if isinstance(comparison, exp.In) else []
+            present = [o for o in operands if o is not None]
+            resources = {types.kind(o, scope).resource for o in present
+                         if not isinstance(o, exp.Literal)} - {None}
+            if len(resources) != 1:
+                continue
+            table = TABLES[str(resources.pop())]
+            local = [s.local_name for s in scans if s.table is table]
+            for operand in present:
+                if isinstance(operand, exp.Literal) and operand.is_string:
+                    spelled = _name_as_read(table, local, str(operand.this))
+                    if spelled is not None:
+                        operand.replace(spelled)
 
 
-def _name_subject(types: QueryTypes, scope: Scope, tables: Mapping[str, Table],
-                  node: exp.Expression | None) -> tuple[str, Table] | None:
-    """The alias and table of a scanned table's `name` column that `node` is, if it is one."""
-    if not (isinstance(node, exp.Column) and node.name.lower() == "name"):
-        return None
-    found = types.base_source(node, scope)
-    table = tables.get(found[1].name.lower()) if found is not None else None
-    return None if found is None or table is None else (found[0], table)
-
-
-def _project_name(tables: Mapping[str, Table], subject: tuple[str, Table] | None,
-                  value: exp.Expression | None) -> tuple[str, str] | None:
-    """(project, the name below `projects/<project>`) of a literal resource name of the
-    subject's table whose project is not a number (a number already means what the API says)."""
-    if subject is None or not (isinstance(value, exp.Literal) and value.is_string):
-        return None
-    text = str(value.this)
-    if subject[1].parse_name(text) is None:
+def _name_as_read(table: Table, local: list[str], text: str) -> exp.Expression | None:
+    """`text`, a name of `table` whose project is an ID, as the local rows of that project
+    spell it: coalesce((SELECT 'projects/<number>' || '<below>' FROM <local> WHERE projectsId =
+    '<p>' LIMIT 1), ..., '<text>')."""
+    if not local or table.parse_name(text) is None:
         return None
     project = text.split("/")[1]
     if project.isdigit():
         return None
-    return project, text[len("projects/") + len(project):]
-
-
-def _rewrite_name_comparison(types: QueryTypes, scope: Scope, tables: Mapping[str, Table],
-                             node: exp.Expression) -> None:
-    if isinstance(node, exp.In):
-        subject = _name_subject(types, scope, tables, node.this)
-        if subject is None or node.args.get("query"):
-            return
-        same = [_same_below(subject[0], found[0], exp.EQ, found[1]) for value in node.expressions
-                if (found := _project_name(tables, subject, value)) is not None]
-        if same:
-            # `name IN (...)` stays as written for the texts (and its NULLs): OR-ing the same
-            # resource in changes nothing where it does not hold.
-            node.replace(exp.Paren(this=exp.or_(node.copy(), *same)))
-        return
-    left, right = node.this, node.expression
-    subject = _name_subject(types, scope, tables, left)
-    literal, name_left = right, True
-    if subject is None:
-        subject, literal, name_left = _name_subject(types, scope, tables, right), left, False
-    found = _project_name(tables, subject, literal)
-    if subject is None or found is None:
-        return
-    project, below = found
-    tail = _below_project(subject[0])
-    operands = (tail, exp.Literal.string(below)) if name_left else (
-        exp.Literal.string(below), tail)
-    node.replace(exp.Case(ifs=[exp.If(
-        this=exp.EQ(this=exp.column("projectsId", table=subject[0], quoted=True),
-                    expression=exp.Literal.string(project)),
-        true=type(node)(this=operands[0], expression=operands[1]))], default=node.copy()))
-
-
-def _below_project(alias: str) -> exp.Expression:
-    """substr(name, instr(substr(name, 10), '/') + 9): the name below `projects/<p>`."""
-    subject = exp.column("name", table=alias, quoted=True)
-    return exp.Anonymous(this="substr", expressions=[
-        subject.copy(),
-        exp.Add(this=exp.Anonymous(this="instr", expressions=[
-            exp.Anonymous(this="substr", expressions=[subject.copy(), exp.Literal.number(10)]),
-            exp.Literal.string("/")]), expression=exp.Literal.number(9))])
-
-
-def _same_below(alias: str, project: str, op: type[exp.Expression], below: str
-                ) -> exp.Expression:
-    return exp.Paren(this=exp.and_(
-        exp.EQ(this=exp.column("projectsId", table=alias, quoted=True),
-               expression=exp.Literal.string(project)),
-        op(this=_below_project(alias), expression=exp.Literal.string(below))))
+    below = text[len("projects/") + len(project):]
+    lookups: list[exp.Expression] = []
+    for name in local:
+        column = exp.column("name", quoted=True)
+        # 'projects/' || substr(name, 10, instr(substr(name, 10), '/') - 1) || '<below>'
+        after = exp.Anonymous(this="substr", expressions=[column, exp.Literal.number(10)])
+        spelled = exp.DPipe(this=exp.DPipe(
+            this=exp.Literal.string("projects/"),
+            expression=exp.Anonymous(this="substr", expressions=[
+                column.copy(), exp.Literal.number(10), exp.Sub(
+                    this=exp.Anonymous(this="instr", expressions=[
+                        after, exp.Literal.string("/")]),
+                    expression=exp.Literal.number(1))])),
+            expression=exp.Literal.string(below))
+        lookups.append(exp.Subquery(this=exp.select(spelled).from_(
+            exp.Table(this=exp.to_identifier(name, quoted=True))).where(exp.EQ(
+                this=exp.column("projectsId", quoted=True),
+                expression=exp.Literal.string(project))).limit(1)))
+    return exp.Coalesce(this=lookups[0], expressions=[*lookups[1:], exp.Literal.string(text)])
 
 
 def _name_derived_tables(tree: exp.Expression) -> None:

@@ -93,11 +93,15 @@ class Gen:
             return self.rng.choice([0, 1, 2, 4, 1215, -1, True, False])
         return self.rng.choice(ODD_STRINGS)
 
-    def literal(self, col: Col) -> str:
+    def literal(self, col: Col, direct: bool = True) -> str:
+        """A literal to compare with `col`; `direct`: compared with the column itself (not an
+        expression of it), where a resource name may spell its project by ID (`{pid}`)."""
         if col.kind == "TIMESTAMP":
             return self.timestamp(col)
         value = self.value(col)
         if col.kind == "NAME" and isinstance(value, str) and "{" in value:
+            if not direct:
+                value = value.replace("{pid}", "{number}")
             return "'" + value + "'"  # {number} / {pid}: markers of `texts`
         return self.bind(value)
 
@@ -217,7 +221,7 @@ class Gen:
             return self.rng.choice(["isDefault", "NOT isDefault", "runCount > 0",
                                     "isDefault = true", "runCount BETWEEN 1 AND 20"])
         if form == 10:
-            return f"coalesce({col.sql}, 'none') = {self.literal(col)}" \
+            return f"coalesce({col.sql}, 'none') = {self.literal(col, direct=False)}" \
                 if col.kind != "TIMESTAMP" else \
                 f"coalesce(updateTime, createTime) > {self.timestamp(col)}"
         if form == 11 and col.kind == "TIMESTAMP":
@@ -246,8 +250,9 @@ class Gen:
         else:
             expr = f"{col.sql} || '-'"
         # An unaliased expression is named by its text, and the reference's text spells a
-        # timestamp literal canonically: such an expression gets a name of its own.
-        if self.rng.random() < 0.25 or "{ts:" in expr:
+        # timestamp literal canonically (a name by project number): such an expression gets a
+        # name of its own.
+        if self.rng.random() < 0.25 or "{ts:" in expr or "{pid}" in expr:
             alias = self.rng.choice(["x", "createTime", "displayName", "name", "runsId",
                                      '"odd name"', "labels", "n"])
             return f"{expr} AS {alias}", col

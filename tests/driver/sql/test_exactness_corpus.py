@@ -305,6 +305,12 @@ QUERIES: list[Q] = [
       f"AND '{RUN01_ID[:-1]}5'"),
     q("name-not-between-project-id", f"SELECT count(*) FROM runs WHERE name NOT BETWEEN "
       f"'{RUN01_ID}' AND '{RUN01[:-1]}5'"),
+    q("name-subquery-eq-project-id", "SELECT * FROM (SELECT name FROM runs) AS sub "
+      f"WHERE name = '{RUN01_ID}'"),
+    q("name-cte-gt-project-id", "WITH c AS (SELECT runsId, name FROM runs) SELECT runsId FROM c "
+      f"WHERE name > '{RUN01_ID}' AND runsId LIKE 'r%'"),
+    q("name-max-ge-project-id", "SELECT count(*) FROM (SELECT experimentsId, max(name) AS last "
+      f"FROM runs GROUP BY 1) WHERE last >= '{RUN01_ID}'"),
     q("name-ne-in-subquery", "SELECT count(*) FROM runs WHERE runsId IN (SELECT runsId FROM runs "
       f"WHERE name <> '{RUN01_ID}')"),
     q("experiment-name-eq", "SELECT experimentsId FROM experiments WHERE name = "
@@ -698,11 +704,12 @@ MODES: dict[str, tuple[dict[str, str], bool]] = {
 
 _PATH_CONSTANT = re.compile(
     r"(projectsId|locationsId|tensorboardsId|experimentsId|\bname)\s*"
-    r"(=|==|!=|<>|IN\b|NOT\s+IN\b|LIKE|GLOB|BETWEEN)\s*['(]", re.IGNORECASE)
+    r"(=|==|!=|<>|IN\b|NOT\s+IN\b|LIKE|GLOB|BETWEEN)\s*['(?]", re.IGNORECASE)
 
 
 def names_path(sql: str) -> bool:
-    """Whether the statement names a path parameter (or a resource name) with a constant."""
+    """Whether the statement names a path parameter (or a resource name) with a constant (a
+    literal or a bound parameter)."""
     return _PATH_CONSTANT.search(sql) is not None
 
 
