@@ -87,11 +87,19 @@ class Cursor:
         types = list(outcome.types)
         if outcome.names:
             # The first row is read here, so that the API's errors (a bad filter) surface in
-            # execute(), and so that columns typed by their data take the first row's types.
-            first = next(rows, None)
-            if first is not None:
-                rows = itertools.chain([first], rows)
-                types = [t or _type_of(v) for t, v in zip(types, first, strict=True)]
+            # execute(). A column typed by its data takes the type of its first value that is
+            # not NULL (a NULL says nothing of the rows after it, e.g. `sum(x)` of a group
+            # without x): rows are read ahead until each such column has one, or they end.
+            ahead: list[Row] = []
+            pending = {index for index, kind in enumerate(types) if kind is None}
+            for row in rows:
+                ahead.append(row)
+                for index in [i for i in pending if row[i] is not None]:
+                    types[index] = _type_of(row[index])
+                    pending.discard(index)
+                if not pending:
+                    break
+            rows = itertools.chain(ahead, rows)
         self._rows = rows
         self.description = [
             (name, kind or "STRING", None, None, None, None, True)

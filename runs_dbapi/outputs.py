@@ -24,6 +24,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from .catalog import BOOLEAN, INTEGER, JSON, STRING, TIMESTAMP, Column
+from .statements import cast_type_name
 from .timestamps import canonical_text
 
 FLOAT = "FLOAT"
@@ -268,12 +269,14 @@ class QueryTypes:
         if isinstance(node, exp.Round):
             return FLOAT
         if isinstance(node, exp.Cast):
-            target = node.to.this.name if node.to is not None else ""
+            # SQLite's affinity of the type name as written: INT, then CHAR/CLOB/TEXT, then
+            # BLOB, then REAL/FLOA/DOUB; anything else is NUMERIC (an integer or a real).
+            target = (cast_type_name(node) or (node.to.this.name if node.to else "")).upper()
             if "INT" in target:
                 return INTEGER
-            if target in ("TEXT", "VARCHAR", "CHAR", "NCHAR", "NVARCHAR"):
+            if any(word in target for word in ("CHAR", "CLOB", "TEXT")):
                 return STRING
-            if target in ("DOUBLE", "FLOAT", "REAL"):
+            if "BLOB" not in target and any(w in target for w in ("REAL", "FLOA", "DOUB")):
                 return FLOAT
             return None
         if isinstance(node, (exp.Neg, exp.Sum, exp.Abs)):

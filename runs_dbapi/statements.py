@@ -54,6 +54,18 @@ class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
             "JSON_EXTRACT": lambda args: exp.Anonymous(this="json_extract", expressions=args),
         }
 
+        def _parse_types(self, *args: Any, **kwargs: Any) -> Any:
+            # SQLite's CAST reads the type name as written (its affinity: NUMERIC keeps 1 an
+            # integer, STRING is NUMERIC too, DATE is no function); sqlglot's names differ
+            # (NUMERIC becomes REAL, STRING TEXT, DATE a call): keep the spelling.
+            start = self._index
+            node = super()._parse_types(*args, **kwargs)
+            tokens = self._tokens[start:self._index]
+            if isinstance(node, exp.DataType) and tokens and all(
+                    t.token_type not in (TokenType.STRING, TokenType.IDENTIFIER) for t in tokens):
+                node.meta["spelled"] = " ".join(t.text for t in tokens)
+            return node
+
     class Generator(SQLite.Generator):  # type: ignore[misc]
         def tablealias_sql(self, expression: exp.TableAlias) -> str:
             # SQLite names a CTE's columns (`WITH n(i) AS ...`), though not a table's: some
@@ -63,6 +75,12 @@ class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
                 return f"{self.sql(expression, 'this')}({columns})"
             return str(super().tablealias_sql(expression))
 
+        def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:
+            spelled = cast_type_name(expression)
+            if spelled is None or safe_prefix:
+                return str(super().cast_sql(expression, safe_prefix))
+            return f"CAST({self.sql(expression, 'this')} AS {spelled})"
+
         TRANSFORMS = {
             **SQLite.Generator.TRANSFORMS,
             exp.JSONExtract: _arrow("->"),
@@ -71,6 +89,13 @@ class LocalSQLite(SQLite):  # type: ignore[misc]  # sqlglot is untyped here
 
 
 DIALECT = LocalSQLite  # the local evaluator's dialect, so functions parse as they will run
+
+
+def cast_type_name(cast: exp.Expression) -> str | None:
+    """The type name of a CAST as the statement spelled it, if it was read from one."""
+    to = cast.args.get("to")
+    spelled = to.meta.get("spelled") if isinstance(to, exp.DataType) else None
+    return str(spelled) if spelled else None
 
 
 POSITIONAL_PREFIX = "_p"

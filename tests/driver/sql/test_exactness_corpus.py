@@ -153,6 +153,15 @@ QUERIES: list[Q] = [
     q("star-tensorboards-qualified", "SELECT t.* FROM tensorboards t"),
     q("expression-on-column", "SELECT runsId || '@' || experimentsId AS key FROM runs"),
     q("cast-columns", "SELECT CAST(createTime AS TEXT), CAST(labels AS TEXT) FROM runs"),
+    # CAST to a type name as SQLite reads it (its affinity), whatever sqlglot calls the type.
+    q("cast-numeric-spellings", "SELECT runsId, CAST(labels ->> '$.seed' AS NUMERIC), "
+      "CAST(labels ->> '$.sci' AS DECIMAL(10, 2)), CAST(labels ->> '$.seed' AS STRING) "
+      f"FROM runs WHERE {NOT_BIG}"),
+    q("cast-date-spellings", "SELECT runsId, CAST(createTime AS DATE), "
+      "CAST(updateTime AS TIMESTAMP), CAST(description AS BOOLEAN), "
+      f"CAST(displayName AS VARCHAR(3)) FROM runs WHERE {NOT_BIG}"),
+    q("cast-numeric-where", "SELECT runsId FROM runs WHERE CAST(labels ->> '$.seed' AS NUMERIC) "
+      "= 1 AND typeof(CAST(labels ->> '$.seed' AS NUMERIC)) = 'integer'"),
     q("column-twice", "SELECT runsId, runsId AS again, runsId FROM runs"),
     # -- JSON values: text stays text, -> is JSON text, json_each, missing keys --------------
     q("seed-values", "SELECT runsId, labels ->> '$.seed' AS seed FROM runs"),
@@ -487,6 +496,14 @@ QUERIES: list[Q] = [
     q("distinct-status", "SELECT DISTINCT labels ->> '$.status' FROM runs"),
     q("distinct-runsId", "SELECT DISTINCT runsId FROM runs WHERE runsId LIKE 'r%'"),
     q("count-distinct-subquery", "SELECT count(*) FROM (SELECT DISTINCT displayName FROM runs)"),
+    # A column typed by its data whose first rows are NULL: typed by its first value.
+    q("cast-numeric-nulls-first", "SELECT runsId, CAST(labels ->> '$.seed' AS NUMERIC) AS seed "
+      f"FROM runs WHERE {NOT_BIG} ORDER BY seed, runsId", ordered=True),
+    q("sum-text-null-groups-first", "SELECT experimentsId, sum(labels ->> '$.team') FROM runs "
+      "GROUP BY 1 ORDER BY 1", ordered=True),
+    q("max-numeric-null-groups-first", "SELECT displayName, "
+      "max(CAST(labels ->> '$.tier' AS NUMERIC)) FROM tensorboards GROUP BY 1 ORDER BY 1 DESC",
+      ordered=True),
     q("tensorboard-aggregates", "SELECT max(runCount), sum(runCount), min(isDefault), "
       "max(isDefault) FROM tensorboards"),
     q("avg-length", "SELECT avg(length(displayName)) FROM runs"),
