@@ -28,6 +28,7 @@ from .statements import cast_type_name
 from .timestamps import canonical_text
 
 FLOAT = "FLOAT"
+BINARY = "BINARY"  # the cursor's code of bytes
 RESTORED = (TIMESTAMP, JSON, BOOLEAN)  # carried types that come back as Python objects
 _STORED_AS = {BOOLEAN: INTEGER, TIMESTAMP: STRING, JSON: STRING}  # their SQLite values
 
@@ -276,7 +277,9 @@ class QueryTypes:
                 return INTEGER
             if any(word in target for word in ("CHAR", "CLOB", "TEXT")):
                 return STRING
-            if "BLOB" not in target and any(w in target for w in ("REAL", "FLOA", "DOUB")):
+            if "BLOB" in target:
+                return BINARY
+            if any(word in target for word in ("REAL", "FLOA", "DOUB")):
                 return FLOAT
             return None
         if isinstance(node, (exp.Neg, exp.Sum, exp.Abs)):

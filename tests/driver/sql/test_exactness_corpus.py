@@ -160,6 +160,9 @@ QUERIES: list[Q] = [
     q("cast-date-spellings", "SELECT runsId, CAST(createTime AS DATE), "
       "CAST(updateTime AS TIMESTAMP), CAST(description AS BOOLEAN), "
       f"CAST(displayName AS VARCHAR(3)) FROM runs WHERE {NOT_BIG}"),
+    q("cast-blob", f"SELECT runsId, CAST(name AS BLOB), CAST(labels ->> '$.lang' AS BLOB) "
+      f"FROM runs WHERE {NOT_BIG}", empty="SELECT runsId, CAST(name AS BLOB), "
+      "CAST(labels ->> '$.lang' AS BLOB) FROM runs WHERE 0"),
     q("cast-numeric-where", "SELECT runsId FROM runs WHERE CAST(labels ->> '$.seed' AS NUMERIC) "
       "= 1 AND typeof(CAST(labels ->> '$.seed' AS NUMERIC)) = 'integer'"),
     q("column-twice", "SELECT runsId, runsId AS again, runsId FROM runs"),
@@ -720,8 +723,11 @@ MODES: dict[str, tuple[dict[str, str], bool]] = {
 }
 
 _PATH_CONSTANT = re.compile(
-    r"(projectsId|locationsId|tensorboardsId|experimentsId|\bname)\s*"
-    r"(=|==|!=|<>|IN\b|NOT\s+IN\b|LIKE|GLOB|BETWEEN)\s*['(?]", re.IGNORECASE)
+    r"(projectsId|locationsId|tensorboardsId|experimentsId|\bname)[\"`\]]?\s*"
+    r"(=|==|!=|<>|IN\b|NOT\s+IN\b|LIKE|GLOB|BETWEEN)\s*['(?]"
+    # ... or with the constant first: 'shared' = experimentsId
+    r"|['?]\s*(=|==|!=|<>)\s*[\"`\[]?(projectsId|locationsId|tensorboardsId|experimentsId|"
+    r"name\b)", re.IGNORECASE)
 
 
 def names_path(sql: str) -> bool:
@@ -869,7 +875,7 @@ def bare_reference_types(db: sqlite3.Connection, sql: str,
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "TIMESTAMP": (datetime,), "JSON": (dict, list), "BOOLEAN": (bool,), "INTEGER": (int,),
-    "FLOAT": (float,), "STRING": (str,),
+    "FLOAT": (float,), "STRING": (str,), "BINARY": (bytes,), "BYTES": (bytes,),
 }
 
 
