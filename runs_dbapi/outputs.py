@@ -239,7 +239,10 @@ class QueryTypes:
         if isinstance(node, exp.Window):
             return self.kind(node.this, scope)
         if isinstance(node, _PASS_THROUGH) and not node.expressions:
-            return self.kind(node.this, scope)
+            # lag/lead's default stands in for a missing row's value: one of the values too
+            default = node.args.get("default")
+            return _merge(self.kind(b, scope) for b in (node.this, default)
+                          if b is not None and not isinstance(b, exp.Null))
         if isinstance(node, (exp.Coalesce, exp.Case, exp.If)):
             return _merge(self.kind(b, scope) for b in _branches(node)
                           if not isinstance(b, exp.Null))

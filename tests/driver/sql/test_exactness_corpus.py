@@ -537,6 +537,12 @@ QUERIES: list[Q] = [
       f"ORDER BY createTime, runsId) AS previous FROM runs WHERE {NOT_BIG}"),
     q("dense-rank-day", "SELECT DISTINCT date(createTime), dense_rank() OVER "
       "(ORDER BY date(createTime)) FROM runs"),
+    q("lead-default-literal", "SELECT runsId, lead(createTime, 1, '2000-01-01') OVER "
+      f"(ORDER BY name) AS next FROM runs WHERE {NOT_BIG}"),
+    q("lag-default-column", "SELECT runsId, lag(updateTime, 1, createTime) OVER (ORDER BY name) "
+      f"AS previous, lag(labels, 2, '{{}}') OVER (ORDER BY name) FROM runs WHERE {NOT_BIG}"),
+    q("lag-default-null", "SELECT runsId, lag(createTime, 1, NULL) OVER (ORDER BY name) "
+      f"FROM runs WHERE {NOT_BIG}"),
     q("sum-over-all", f"SELECT runsId, count(*) OVER () FROM runs WHERE {NOT_BIG}"),
     q("first-value-time", "SELECT DISTINCT experimentsId, first_value(createTime) OVER "
       "(PARTITION BY tensorboardsId, experimentsId ORDER BY createTime, runsId) FROM runs"),
@@ -724,9 +730,9 @@ MODES: dict[str, tuple[dict[str, str], bool]] = {
 
 _PATH_CONSTANT = re.compile(
     r"(projectsId|locationsId|tensorboardsId|experimentsId|\bname)[\"`\]]?\s*"
-    r"(=|==|!=|<>|IN\b|NOT\s+IN\b|LIKE|GLOB|BETWEEN)\s*['(?]"
+    r"(=|==|!=|<>|IN\b|NOT\s+IN\b|LIKE|GLOB|BETWEEN)\s*['(?\d+-]"
     # ... or with the constant first: 'shared' = experimentsId
-    r"|['?]\s*(=|==|!=|<>)\s*[\"`\[]?(projectsId|locationsId|tensorboardsId|experimentsId|"
+    r"|['?\d]\s*(=|==|!=|<>)\s*[\"`\[]?(projectsId|locationsId|tensorboardsId|experimentsId|"
     r"name\b)", re.IGNORECASE)
 
 
