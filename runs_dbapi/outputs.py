@@ -238,6 +238,11 @@ class QueryTypes:
             return self.column_kind(node, scope)
         if isinstance(node, exp.Window):
             return self.kind(node.this, scope)
+        if isinstance(node, (exp.Least, exp.Greatest)) or (
+                isinstance(node, (exp.Min, exp.Max)) and node.expressions):
+            # scalar min(a, b, ...) / max(a, b, ...): one of its arguments, unchanged
+            return _merge(self.kind(b, scope) for b in (node.this, *node.expressions)
+                          if not isinstance(b, exp.Null))
         if isinstance(node, _PASS_THROUGH) and not node.expressions:
             # lag/lead's default stands in for a missing row's value: one of the values too
             default = node.args.get("default")

@@ -338,12 +338,13 @@ def _is_path_segment(value: str, name: str) -> bool:
     return True
 
 
-_COMPARED = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, exp.In)
+_COMPARED = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, exp.In, exp.Is,
+             exp.NullSafeEQ, exp.NullSafeNEQ)
 
 
 def _project_names(types: QueryTypes, scans: list[Scan]) -> None:
     """`name OP 'projects/<p>/...'` compares with the name `<p>` means, be `<p>` the project's
-    ID or its number, wherever the name is compared (any comparison, IN, BETWEEN; through
+    ID or its number, wherever the name is compared (any comparison, IN, BETWEEN, IS; through
     subqueries, CTEs, min/max).
 
     The API names projects by number whatever the request said; a user may write the ID they

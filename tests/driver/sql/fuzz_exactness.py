@@ -109,6 +109,8 @@ class Gen:
 
     def bind(self, value: Any) -> str:
         if self.use_params and self.rng.random() < 0.5:
+            if self.rng.random() < 0.1:
+                value = self.rng.choice([None, 1, 2.5, -1, "1", True, b"r01"])
             self.params.append(value)
             return "?"
         return lit(value)
@@ -189,7 +191,25 @@ class Gen:
         if depth < 2 and roll < 0.26:
             return f"NOT ({self.predicate(table, prefix, depth + 1)})"
         col = self.any_column(table, prefix)
-        form = self.rng.randrange(12)
+        form = self.rng.randrange(15)
+        if form == 12:  # IS / IS NOT, COLLATE, numbers against text (one drawn, then built)
+            word = self.rng.choice(["IS", "IS NOT", "= NOCASE", "number"])
+            if word == "number":
+                number = self.rng.choice([0, 1, 42, 2.5])
+                return f"{col.sql} {self.rng.choice(['=', '>', '<'])} {number}"
+            if word == "= NOCASE":
+                return f"{col.sql} = {self.literal(col)} COLLATE NOCASE"
+            return f"{col.sql} {word} {self.literal(col)}"
+        if form == 13:
+            if col.kind == "LABEL" or prefix:
+                return f"{col.sql} IS NOT NULL"
+            inner = col.sql.split(".")[-1]
+            return (f"{col.sql} {self.rng.choice(['IN', 'NOT IN'])} (SELECT {inner} "
+                    f"FROM {table} WHERE {self.predicate(table, '', 2)})")
+        if form == 14 and col.kind == "TIMESTAMP":
+            other = "updateTime" if "create" in col.sql.lower() else "createTime"
+            return f"{self.rng.choice(['max', 'min'])}({col.sql}, {prefix}{other}) " \
+                   f"{self.rng.choice(['>', '<='])} {self.timestamp(col)}"
         if form <= 2:
             op = self.rng.choice(["=", "!=", "<", ">", "<=", ">=", "<>", "=="])
             if self.rng.random() < 0.1:  # the literal first
@@ -349,7 +369,28 @@ class Gen:
 
     def special(self) -> tuple[str, bool]:
         rng = self.rng
-        form = rng.randrange(6)
+        form = rng.randrange(10)
+        if form == 6:
+            func = rng.choice(["lead", "lag"])
+            column = rng.choice(["createTime", "updateTime", "displayName", "labels"])
+            default = rng.choice(["", ", 1, NULL", ", 1, '2000-01-01'", ", 2, createTime",
+                                  ", 1, 0"])
+            return (f"SELECT runsId, {func}({column}{default}) OVER (PARTITION BY experimentsId "
+                    f"ORDER BY name) AS w FROM runs WHERE {self.predicate('runs')}", False)
+        if form == 7:
+            column = rng.choice(["displayName", "createTime", "runsId", "description"])
+            return (f"SELECT {column} FROM runs WHERE {self.predicate('runs')} UNION "
+                    f"SELECT {column} FROM experiments WHERE {self.predicate('experiments')} "
+                    f"ORDER BY 1 {rng.choice(['ASC', 'DESC'])} LIMIT {rng.randint(0, 6)}", True)
+        if form == 8:
+            return (f"SELECT r.runsId, j.key, j.value FROM runs r, json_each(r.labels) j "
+                    f"WHERE {self.predicate('runs', 'r.')} AND j.key "
+                    f"{rng.choice(['=', '!=', '>'])} {lit(rng.choice(LABEL_KEYS))}", False)
+        if form == 9:
+            return (f"SELECT e.experimentsId, (SELECT count(*) FROM runs r WHERE "
+                    f"r.experimentsId = e.experimentsId AND r.tensorboardsId = e.tensorboardsId "
+                    f"AND {self.predicate('runs', 'r.')}) AS n FROM experiments e WHERE "
+                    f"{self.predicate('experiments', 'e.')}", False)
         if form == 0:
             return (f"SELECT r.runsId, e.displayName FROM runs r JOIN experiments e "
                     f"ON e.tensorboardsId = r.tensorboardsId AND e.experimentsId = "

@@ -323,6 +323,8 @@ QUERIES: list[Q] = [
       f"WHERE name > '{RUN01_ID}' AND runsId LIKE 'r%'"),
     q("name-max-ge-project-id", "SELECT count(*) FROM (SELECT experimentsId, max(name) AS last "
       f"FROM runs GROUP BY 1) WHERE last >= '{RUN01_ID}'"),
+    q("name-is-not-project-id", f"SELECT count(*) FROM runs WHERE name IS NOT '{RUN01_ID}'"),
+    q("name-is-project-id", f"SELECT runsId FROM runs WHERE name IS '{RUN01_ID}'"),
     q("name-ne-in-subquery", "SELECT count(*) FROM runs WHERE runsId IN (SELECT runsId FROM runs "
       f"WHERE name <> '{RUN01_ID}')"),
     q("experiment-name-eq", "SELECT experimentsId FROM experiments WHERE name = "
@@ -424,6 +426,12 @@ QUERIES: list[Q] = [
       "FROM runs GROUP BY s HAVING latest >= {ts:2026-01-10T00:00:01.1199Z}"),
     q("ts-order-ties", "SELECT createTime FROM runs WHERE createTime <= {ts:2026-01-05T12:00:00Z}"
       " ORDER BY createTime", ordered=True),
+    q("ts-scalar-max", f"SELECT runsId FROM runs WHERE max(createTime, updateTime) > "
+      f"{{ts:2026-01-10T00:00:01.003600Z}} AND {NOT_BIG}"),
+    q("ts-scalar-min-output", "SELECT runsId, min(updateTime, createTime) AS first FROM runs "
+      "WHERE min(createTime, updateTime) <= {ts:2026-01-05 04:00:00-05:00}",
+      empty="SELECT runsId, min(updateTime, createTime) AS first FROM runs WHERE 0"),
+    q("ts-is", "SELECT runsId FROM runs WHERE createTime IS {ts:2026-01-05T11:00:00+02:00}"),
     q("ts-julianday", f"SELECT runsId, julianday(updateTime) - julianday(createTime) > 0 "
       f"FROM runs WHERE {NOT_BIG}"),
     # -- ORDER BY, ties, LIMIT / OFFSET ---------------------------------------------------------
