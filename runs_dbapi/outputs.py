@@ -230,7 +230,7 @@ class QueryTypes:
     def kind(self, node: exp.Expression | None, scope: Scope) -> Kind:
         if node is None or isinstance(node, exp.Null):
             return _UNKNOWN
-        if isinstance(node, (exp.Alias, exp.Paren)):
+        if isinstance(node, (exp.Alias, exp.Paren, exp.Collate)):
             return self.kind(node.this, scope)
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
@@ -325,6 +325,13 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, 
                 exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is)
 
 
+def compared_value(node: exp.Expression) -> exp.Expression:
+    """What an operand compares: `'x' COLLATE NOCASE` and `('x')` compare the literal 'x'."""
+    while isinstance(node, (exp.Paren, exp.Collate)):
+        node = node.this
+    return node
+
+
 def canonicalise_timestamp_literals(types: QueryTypes) -> None:
     """Write each string literal compared with a timestamp value in the local canonical form,
     so that the comparison is of instants whatever the literal's spelling."""
@@ -332,7 +339,7 @@ def canonicalise_timestamp_literals(types: QueryTypes) -> None:
         for comparison in list(scope.find_all(*_COMPARISONS)):
             operands = [comparison.args.get(k) for k in ("this", "expression", "low", "high")]
             operands += list(comparison.expressions) if isinstance(comparison, exp.In) else []
-            present = [o for o in operands if o is not None]
+            present = [compared_value(o) for o in operands if o is not None]
             if not any(types.kind(o, scope).carried == TIMESTAMP for o in present
                        if not isinstance(o, exp.Literal)):
                 continue

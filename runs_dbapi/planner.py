@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, Column, Table, find_table
 from .exceptions import DataError, ProgrammingError
-from .outputs import RESTORED, QueryTypes, canonicalise_timestamp_literals
+from .outputs import RESTORED, QueryTypes, canonicalise_timestamp_literals, compared_value
 from .pushdown import Pushed, Translator, conjuncts
 from .rules import check_path_value
 from .sqlfunctions import rewrite as rewrite_local
@@ -356,7 +356,7 @@ def _project_names(types: QueryTypes, scans: list[Scan]) -> None:
         for comparison in list(scope.find_all(*_COMPARED)):
             operands = [comparison.args.get(k) for k in ("this", "expression", "low", "high")]
             operands += list(comparison.expressions) if isinstance(comparison, exp.In) else []
-            present = [o for o in operands if o is not None]
+            present = [compared_value(o) for o in operands if o is not None]
             resources = {types.kind(o, scope).resource for o in present
                          if not isinstance(o, exp.Literal)} - {None}
             if len(resources) != 1:

@@ -325,6 +325,8 @@ QUERIES: list[Q] = [
       f"FROM runs GROUP BY 1) WHERE last >= '{RUN01_ID}'"),
     q("name-is-not-project-id", f"SELECT count(*) FROM runs WHERE name IS NOT '{RUN01_ID}'"),
     q("name-is-project-id", f"SELECT runsId FROM runs WHERE name IS '{RUN01_ID}'"),
+    q("name-collate-project-id", f"SELECT runsId FROM runs WHERE name = '{RUN01_ID}' "
+      "COLLATE NOCASE"),
     q("name-ne-in-subquery", "SELECT count(*) FROM runs WHERE runsId IN (SELECT runsId FROM runs "
       f"WHERE name <> '{RUN01_ID}')"),
     q("experiment-name-eq", "SELECT experimentsId FROM experiments WHERE name = "
@@ -432,6 +434,8 @@ QUERIES: list[Q] = [
       "WHERE min(createTime, updateTime) <= {ts:2026-01-05 04:00:00-05:00}",
       empty="SELECT runsId, min(updateTime, createTime) AS first FROM runs WHERE 0"),
     q("ts-is", "SELECT runsId FROM runs WHERE createTime IS {ts:2026-01-05T11:00:00+02:00}"),
+    q("ts-collate", "SELECT runsId FROM runs WHERE createTime = {ts:2026-01-05T11:00:00+02:00} "
+      "COLLATE NOCASE OR createTime COLLATE NOCASE = ({ts:2026-01-05T00:00:00.000000Z})"),
     q("ts-julianday", f"SELECT runsId, julianday(updateTime) - julianday(createTime) > 0 "
       f"FROM runs WHERE {NOT_BIG}"),
     # -- ORDER BY, ties, LIMIT / OFFSET ---------------------------------------------------------
