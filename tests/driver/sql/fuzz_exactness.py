@@ -238,7 +238,10 @@ class Gen:
             if func == "length":
                 return f"length({col.sql}) {self.rng.choice(['>', '<', '='])} " \
                        f"{self.rng.randint(0, 12)}"
-            return f"{func}({col.sql}) = {lit(str(self.value(col)).lower())}"
+            value = str(self.value(col)).lower()
+            if col.kind == "NAME":  # not the name itself: spelled as the API does ({number})
+                return f"{func}({col.sql}) = '{value.replace('{pid}', '{number}')}'"
+            return f"{func}({col.sql}) = {lit(value)}"
         if form == 9 and table == "tensorboards":
             return self.rng.choice(["isDefault", "NOT isDefault", "runCount > 0",
                                     "isDefault = true", "runCount BETWEEN 1 AND 20"])
@@ -313,9 +316,12 @@ class Gen:
                 terms.append(f"{prefix}name")
             sql += " ORDER BY " + ", ".join(terms)
             ordered = True
+        # Without an ORDER BY, a LIMIT below the row count keeps rows in SQLite's scan order,
+        # which no other reader shares (the two reference orders may agree by chance).
+        limits = [0, 1, 2, 5, 50, 999, 1001, -1] if ordered else [0, 5000, -1]
         if rng.random() < 0.4:
-            sql += f" LIMIT {rng.choice([0, 1, 2, 5, 50, 999, 1001, -1])}"
-            if rng.random() < 0.4:
+            sql += f" LIMIT {rng.choice(limits)}"
+            if ordered and rng.random() < 0.4:
                 sql += f" OFFSET {rng.choice([0, 1, 3, 998, 1210])}"
         return sql, ordered
 
