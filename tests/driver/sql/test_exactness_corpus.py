@@ -744,7 +744,7 @@ _PATH_CONSTANT = re.compile(
     r"(projectsId|locationsId|tensorboardsId|experimentsId|\bname)[\"`\]]?\s*"
     r"(=|==|!=|<>|IN\b|NOT\s+IN\b|LIKE|GLOB|BETWEEN)\s*['(?\d+-]"
     # ... or with the constant first: 'shared' = experimentsId
-    r"|['?\d]\s*(=|==|!=|<>)\s*[\"`\[]?(projectsId|locationsId|tensorboardsId|experimentsId|"
+    r"|['?\d]\s*(=|==|!=|<>)\s*(\w+\.)?[\"`\[]?(projectsId|locationsId|tensorboardsId|experimentsId|"
     r"name\b)", re.IGNORECASE)
 
 
