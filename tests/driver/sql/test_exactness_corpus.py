@@ -165,6 +165,12 @@ QUERIES: list[Q] = [
       "CAST(labels ->> '$.lang' AS BLOB) FROM runs WHERE 0"),
     q("cast-numeric-where", "SELECT runsId FROM runs WHERE CAST(labels ->> '$.seed' AS NUMERIC) "
       "= 1 AND typeof(CAST(labels ->> '$.seed' AS NUMERIC)) = 'integer'"),
+    # Bound parameters, typed and named as SQLite does (an unaliased marker by its text).
+    q("parameters-unaliased", "SELECT displayName, ?, ? + 1, ?, ? FROM tensorboards",
+      params=(1, 2.5, "x", None), empty="SELECT displayName, ?, ? + 1, ?, ? FROM tensorboards "
+      "WHERE 0"),
+    q("parameters-where", "SELECT runsId, ? AS tag FROM runs WHERE labels ->> '$.seed' = ? "
+      "AND createTime >= ?", params=("t", "1", "{ts:2026-01-05T10:00:00+01:00}")),
     q("column-twice", "SELECT runsId, runsId AS again, runsId FROM runs"),
     # -- JSON values: text stays text, -> is JSON text, json_each, missing keys --------------
     q("seed-values", "SELECT runsId, labels ->> '$.seed' AS seed FROM runs"),
@@ -1056,11 +1062,12 @@ def test_types_when_empty(env: Env, mode: str, query: Q) -> None:
     assert query.empty is not None
     driver_sql, _ = texts(query.sql, env)
     empty_driver, empty_ref = texts(query.empty, env)
-    expected = run_reference(env.references[mode].forward, empty_ref)
+    driver_params, ref_params = bound(query.params)
+    expected = run_reference(env.references[mode].forward, empty_ref, ref_params)
     assert expected.rows == [], f"corpus error: the empty variant has rows: {query.empty}"
-    full = run_driver(env.connections[mode], driver_sql)
+    full = run_driver(env.connections[mode], driver_sql, driver_params)
     assert full.rows, f"corpus error: the query returns no rows in {mode}: {driver_sql}"
-    empty = run_driver(env.connections[mode], empty_driver)
+    empty = run_driver(env.connections[mode], empty_driver, driver_params)
     problems = []
     if empty.names != expected.names:
         problems.append(f"column names differ:\n  expected {expected.names}\n  got      "
