@@ -314,10 +314,12 @@ def _resolve_path(scan: Scan, defaults: Mapping[str, str | None]) -> None:
         if name not in path and defaults.get(name):
             path[name] = [str(defaults[name])]
             scan.defaulted |= {name}
-    if not path.get("projectsId") and scan.pushed.name_projects:
+    if "projectsId" not in path and scan.pushed.name_projects:
         path["projectsId"] = list(dict.fromkeys(scan.pushed.name_projects))
     for required, option in (("projectsId", "project"), ("locationsId", "location")):
-        if not path.get(required):
+        # Missing, not empty: `locationsId = 'a' AND locationsId = 'b'` reads no parent (no
+        # rows, as in SQL), where no value at all says nothing of where to read.
+        if required not in path:
             raise ProgrammingError(
                 f"No {option} for table {scan.table.name}: add `{required} = '...'` to the WHERE "
                 f"clause, or pass {option}= to connect() (or put it in the runs:// URL)."

@@ -359,6 +359,15 @@ QUERIES: list[Q] = [
     q("project-eq", "SELECT count(*) FROM runs WHERE projectsId = 'demo-project'"),
     q("location-eq", "SELECT count(*) FROM runs WHERE locationsId = 'us-central1' "
       "AND projectsId = 'demo-project'"),
+    # Path constraints that contradict each other read nothing: no rows, never an error.
+    q("location-contradiction", "SELECT count(*) FROM runs WHERE locationsId = 'us-central1' "
+      "AND locationsId = 'europe-west4'"),
+    q("location-contradicts-name", f"SELECT runsId FROM runs WHERE name = '{RUN01}' "
+      "AND locationsId = 'europe-west4'"),
+    q("project-contradiction", "SELECT runsId FROM runs WHERE projectsId = 'demo-project' "
+      "AND projectsId IN ('other-project')"),
+    q("project-contradicts-name", f"SELECT runsId FROM runs WHERE name = '{RUN01}' "
+      "AND projectsId = 'demo-project' AND projectsId = 'other-project'"),
     q("path-columns", "SELECT DISTINCT projectsId, locationsId, tensorboardsId, experimentsId "
       "FROM runs"),
     # -- timestamps -----------------------------------------------------------------------------
