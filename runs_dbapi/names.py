@@ -8,7 +8,8 @@ holding the original text of its span, taken from the tokens of the statement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -74,14 +75,28 @@ def _select_lists(tokens: Sequence[Token]) -> list[list[tuple[int, int]]]:
     return sorted(spans, key=lambda items: items[0][0] if items else -1)
 
 
-def _own_positions(projection: exp.Expression) -> list[int]:
-    """Source offsets of the projection's own tokens (not those of subqueries within it)."""
+def _own_positions(projection: exp.Expression, markers: Mapping[str, list[int]]
+                   ) -> list[list[int]]:
+    """Source offsets of the projection's own tokens (not those of subqueries within it), each
+    as its candidates: one offset, or for a parameter marker (which the parser leaves without
+    one) every place its name stands."""
     positions = []
     for node in projection.walk(prune=lambda n: n is not projection and isinstance(n, exp.Query)):
         start = node.meta.get("start") if node.meta else None
         if isinstance(start, int) and not isinstance(node, exp.Query):
-            positions.append(start)
+            positions.append([start])
+        elif isinstance(node, exp.Placeholder) and node.name in markers:
+            positions.append(markers[node.name])
     return positions
+
+
+def _marker_starts(renamed: Sequence[Token]) -> dict[str, list[int]]:
+    """Where each parameter marker's name stands (`:name`, and `?` as numbered)."""
+    starts: dict[str, list[int]] = {}
+    for before, token in itertools.pairwise(renamed):
+        if before.token_type == TokenType.COLON and token.token_type == TokenType.VAR:
+            starts.setdefault(token.text, []).append(token.start)
+    return starts
 
 
 def _is_column(node: exp.Expression) -> bool:
@@ -90,15 +105,18 @@ def _is_column(node: exp.Expression) -> bool:
     return isinstance(node, (exp.Column, exp.Star))
 
 
-def name_outputs(tree: exp.Expression, sql: str, tokens: Sequence[Token]) -> None:
+def name_outputs(tree: exp.Expression, sql: str, tokens: Sequence[Token],
+                 renamed: Sequence[Token] = ()) -> None:
     """Alias, in place, each unaliased expression of every select list with its text in `sql`
-    (the text `tree` was parsed from, whose `tokens` these are)."""
+    (the text `tree` was parsed from, whose `tokens` these are; `renamed`: the tokens parsed,
+    with `?` markers numbered)."""
     lists = [items for items in _select_lists(tokens) if items]
+    markers = _marker_starts(renamed)
     for node in list(tree.find_all(exp.Select, exp.Returning)):
         projections = node.expressions
         if not projections or _named_by_cte(node):
             continue
-        chosen = _list_of(projections, lists)
+        chosen = _list_of(projections, lists, markers)
         if chosen is None or len(chosen) != len(projections):
             continue
         for projection, (start, end) in zip(projections, chosen, strict=True):
@@ -121,18 +139,19 @@ def _named_by_cte(select: exp.Expression) -> bool:
     return isinstance(alias, exp.TableAlias) and bool(alias.columns)
 
 
-def _list_of(projections: Sequence[exp.Expression], lists: list[list[tuple[int, int]]]
-             ) -> list[tuple[int, int]] | None:
+def _list_of(projections: Sequence[exp.Expression], lists: list[list[tuple[int, int]]],
+             markers: Mapping[str, list[int]]) -> list[tuple[int, int]] | None:
     """The select list whose items hold these projections' tokens, item by item."""
     for items in lists:
         if len(items) != len(projections):
             continue
         matched = True
         for projection, (start, end) in zip(projections, items, strict=True):
-            positions = _own_positions(projection)
-            if positions and not all(start <= p <= end for p in positions):
+            positions = _own_positions(projection, markers)
+            if positions and not all(any(start <= p <= end for p in candidates)
+                                     for candidates in positions):
                 matched = False
                 break
-        if matched and any(_own_positions(p) for p in projections):
+        if matched and any(_own_positions(p, markers) for p in projections):
             return items
     return None

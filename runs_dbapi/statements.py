@@ -286,8 +286,9 @@ def parse(sql: str) -> exp.Expression:
 def parse_tokens(sql: str, tokens: Sequence[Token]) -> exp.Expression:
     """Parse one statement from its tokens (`tokenize(sql)`)."""
     try:
-        trees = [t for t in Dialect.get_or_raise(DIALECT).parser().parse(
-            number_positional_markers(sql, tokens), sql) if t is not None]
+        renamed = number_positional_markers(sql, tokens)
+        trees = [t for t in Dialect.get_or_raise(DIALECT).parser().parse(renamed, sql)
+                 if t is not None]
     except ParseError as error:
         raise syntax_error(sql, tokens, error.errors[0] if error.errors else {}) from None
     except TokenError as error:
@@ -299,7 +300,7 @@ def parse_tokens(sql: str, tokens: Sequence[Token]) -> exp.Expression:
             f"{len(trees)} statements given; execute() runs one statement at a time."
         )
     tree = trees[0]
-    name_outputs(tree, sql, tokens)
+    name_outputs(tree, sql, tokens, renamed)
     if isinstance(tree, exp.Command):
         raise NotSupportedError(f"Unsupported statement: {tree.sql(dialect=DIALECT)[:60]!r}.")
     return tree

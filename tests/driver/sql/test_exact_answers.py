@@ -85,6 +85,26 @@ def test_column_names_are_sqlites(data: tuple[World, str], sql: str) -> None:
     assert [name for name, _ in description] == expected
 
 
+@pytest.mark.parametrize("sql, params", [
+    ("SELECT ?, ?", (1, "x")),
+    ("SELECT ? FROM runs", (1,)),
+    ("SELECT :a, :b", {"a": 1, "b": 2}),
+    ("SELECT :a, :a FROM runs", {"a": 1}),
+    ("SELECT ?2, ?1, ?2", (5, 6)),
+    ("SELECT ? UNION ALL SELECT ?", (1, 2)),
+    ("SELECT ( ? ), ? + 1 FROM runs", (3, 4)),
+])
+def test_a_parameter_marker_is_named_as_written(data: tuple[World, str], sql: str,
+                                                params: Any) -> None:
+    """A select list of markers alone (nothing else to place it in the text) is named as
+    SQLite names it: `?`, `:a`, `?2`, never by the value bound."""
+    world, experiment = data
+    description, _ = _both(world, experiment, sql, params)
+    expected = sqlite3.connect(":memory:").execute(
+        sql.replace(" FROM runs", ""), params).description
+    assert [name for name, _ in description] == [d[0] for d in expected]
+
+
 def test_pandas_reads_count_star_by_its_name(data: tuple[World, str]) -> None:
     world, experiment = data
     url = build_url(PROJECT, "us-central1", world.tensorboard, experiment,
