@@ -15,7 +15,7 @@ takes it from the first row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,26 +325,32 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, 
                 exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is)
 
 
-def compared_value(node: exp.Expression) -> exp.Expression:
+def _compared_value(node: exp.Expression) -> exp.Expression:
     """What an operand compares: `'x' COLLATE NOCASE` and `('x')` compare the literal 'x'."""
     while isinstance(node, (exp.Paren, exp.Collate)):
         node = node.this
     return node
 
 
-def canonicalise_timestamp_literals(types: QueryTypes) -> None:
-    """Write each string literal compared with a timestamp value in the local canonical form,
-    so that the comparison is of instants whatever the literal's spelling."""
+def comparisons(types: QueryTypes) -> Iterator[tuple[Scope, list[exp.Expression]]]:
+    """Each comparison (=, <, IN, BETWEEN, IS, ...) of the query, as its scope and the values
+    it compares (under COLLATE and parentheses); taken before the caller changes any."""
     for scope in types.scopes:
         for comparison in list(scope.find_all(*_COMPARISONS)):
             operands = [comparison.args.get(k) for k in ("this", "expression", "low", "high")]
             operands += list(comparison.expressions) if isinstance(comparison, exp.In) else []
-            present = [compared_value(o) for o in operands if o is not None]
-            if not any(types.kind(o, scope).carried == TIMESTAMP for o in present
-                       if not isinstance(o, exp.Literal)):
-                continue
-            for operand in present:
-                if isinstance(operand, exp.Literal) and operand.is_string:
-                    text = canonical_text(str(operand.this))
-                    if text is not None:
-                        operand.replace(exp.Literal.string(text))
+            yield scope, [_compared_value(o) for o in operands if o is not None]
+
+
+def canonicalise_timestamp_literals(types: QueryTypes) -> None:
+    """Write each string literal compared with a timestamp value in the local canonical form,
+    so that the comparison is of instants whatever the literal's spelling."""
+    for scope, present in comparisons(types):
+        if not any(types.kind(o, scope).carried == TIMESTAMP for o in present
+                   if not isinstance(o, exp.Literal)):
+            continue
+        for operand in present:
+            if isinstance(operand, exp.Literal) and operand.is_string:
+                text = canonical_text(str(operand.this))
+                if text is not None:
+                    operand.replace(exp.Literal.string(text))

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from .catalog import LIST_PARAMETERS, PAGE_COLUMNS, TABLES, Column, Table, find_table
 from .exceptions import DataError, ProgrammingError
-from .outputs import RESTORED, QueryTypes, canonicalise_timestamp_literals, compared_value
+from .outputs import RESTORED, QueryTypes, canonicalise_timestamp_literals, comparisons
 from .pushdown import Pushed, Translator, conjuncts
 from .rules import check_path_value
 from .sqlfunctions import rewrite as rewrite_local
@@ -340,10 +340,6 @@ def _is_path_segment(value: str, name: str) -> bool:
     return True
 
 
-_COMPARED = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between, exp.In, exp.Is,
-             exp.NullSafeEQ, exp.NullSafeNEQ)
-
-
 def _project_names(types: QueryTypes, scans: list[Scan]) -> None:
     """`name OP 'projects/<p>/...'` compares with the name `<p>` means, be `<p>` the project's
     ID or its number, wherever the name is compared (any comparison, IN, BETWEEN, IS; through
@@ -354,22 +350,18 @@ def _project_names(types: QueryTypes, scans: list[Scan]) -> None:
     so the literal is read as the name the local rows give project `<p>`; the literal stays as
     written when no row of `<p>` was read (then no name of `<p>` is compared either).
     """
-    for scope in types.scopes:
-        for comparison in list(scope.find_all(*_COMPARED)):
-            operands = [comparison.args.get(k) for k in ("this", "expression", "low", "high")]
-            operands += list(comparison.expressions) if isinstance(comparison, exp.In) else []
-            present = [compared_value(o) for o in operands if o is not None]
-            resources = {types.kind(o, scope).resource for o in present
-                         if not isinstance(o, exp.Literal)} - {None}
-            if len(resources) != 1:
-                continue
-            table = TABLES[str(resources.pop())]
-            local = [s.local_name for s in scans if s.table is table]
-            for operand in present:
-                if isinstance(operand, exp.Literal) and operand.is_string:
-                    spelled = _name_as_read(table, local, str(operand.this))
-                    if spelled is not None:
-                        operand.replace(spelled)
+    for scope, present in comparisons(types):
+        resources = {types.kind(o, scope).resource for o in present
+                     if not isinstance(o, exp.Literal)} - {None}
+        if len(resources) != 1:
+            continue
+        table = TABLES[str(resources.pop())]
+        local = [s.local_name for s in scans if s.table is table]
+        for operand in present:
+            if isinstance(operand, exp.Literal) and operand.is_string:
+                spelled = _name_as_read(table, local, str(operand.this))
+                if spelled is not None:
+                    operand.replace(spelled)
 
 
 def _name_as_read(table: Table, local: list[str], text: str) -> exp.Expression | None:
